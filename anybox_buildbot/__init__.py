@@ -1,0 +1,1 @@
+"""anybox_buildbot."""

@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+# Both create .venv when missing and install the package into it.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install sysdeps test unit e2e demo bench lint clean
+
+$(STAMP): pyproject.toml setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+install: $(STAMP)
+
+# System tools the end-to-end tests and the demo use: git and a PostgreSQL
+# server (initdb/pg_ctl). Installed from Debian's packages when missing.
+sysdeps:
+	@bash tools/sysdeps.sh
+
+test: install sysdeps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+e2e: install sysdeps
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+demo: install sysdeps
+	$(PY) examples/demo.py
+
+bench: install
+	$(PY) bench/populate.py
+
+lint: install
+	$(VENV)/bin/ruff check anybox_buildbot tests bench examples
+
+clean:
+	rm -rf $(VENV) demo-run .pytest_cache

@@ -1,0 +1,255 @@
+"""``BuildoutsConfigurator``: manifests + workers.cfg -> BuildmasterConfig.
+
+Data flows one way: files are parsed into frozen values (``workers``,
+``manifest``), checked together, turned into a dispatch plan, and only then
+into Buildbot objects. Every error of every file is collected before
+anything is added to the master's config, so a broken manifest leaves a
+running master on its previous configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from buildbot.plugins import schedulers, util, worker
+from buildbot.process.factory import BuildFactory
+from twisted.python import log
+
+from .capability import Capability
+from .dispatch import Miss, Plan, make_plan
+from .errors import ConfigError, Errors, Location
+from .factory import make_factory
+from .manifest import BuildoutSpec, load_manifests
+from .registry import CapabilitySpec, compile_registry, default_capabilities
+from .subfactories import StepSetFactory, load_registry
+from .workers import WorkerSpec, load_workers
+
+FORCE_SCHEDULER = "force"
+SUPPORTED_KINDS = ("standalone",)
+
+
+def prefer_priority(builder, workers, buildrequest):
+    """``nextWorker``: the available worker with the highest
+    ``worker_priority`` property (ties: first in Buildbot's list)."""
+    if not workers:
+        return None
+
+    def priority(wfb) -> int:
+        value = wfb.worker.properties.getProperty("worker_priority", 0)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return 0
+
+    return max(workers, key=priority)
+
+
+class BuildoutsConfigurator:
+    """Fill a BuildmasterConfig from MANIFEST.cfg files and workers.cfg."""
+
+    def __init__(self, buildmaster_dir: str | os.PathLike, buildmaster_config: dict,
+                 manifest_paths: Sequence[str] = ("buildouts/MANIFEST.cfg",),
+                 workers_path: str | Sequence[str] = "workers.cfg",
+                 poll_interval: int | None = None,
+                 capabilities: Mapping[str, Mapping] | None = None,
+                 strict: bool = False) -> None:
+        self.basedir = Path(os.path.abspath(buildmaster_dir))
+        self.config = buildmaster_config
+        self.manifest_paths = tuple(manifest_paths)
+        self.workers_paths = ((workers_path,) if isinstance(workers_path, (str, os.PathLike))
+                              else tuple(workers_path))
+        self.poll_interval = poll_interval
+        self.strict = strict
+        self.capabilities: dict[str, dict] = (default_capabilities() if capabilities is None
+                                              else {k: dict(v) for k, v in capabilities.items()})
+        self.build_factories: dict[str, BuildFactory] = {}
+        self.factories_to_builders: dict[str, list[str]] = {}
+        self.worker_specs: tuple[WorkerSpec, ...] | None = None
+        self.buildouts: dict[str, BuildoutSpec] = {}
+        self.plan: Plan | None = None
+        self.misses: tuple[Miss, ...] = ()
+        self._step_sets: dict[str, StepSetFactory] | None = None
+        self._registry: dict[str, CapabilitySpec] | None = None
+
+    # -- helpers -----------------------------------------------------------
+    def _path(self, path: str | os.PathLike) -> tuple[str, str]:
+        """(absolute path, name shown in messages)."""
+        full = path if os.path.isabs(path) else os.path.join(self.basedir, path)
+        return str(full), str(path)
+
+    def add_capability_environ(self, name: str, spec: Mapping) -> None:
+        """Register or extend a capability's version_prop/abbrev/environ."""
+        entry = self.capabilities.setdefault(name, {})
+        for key, value in spec.items():
+            if key == "environ":
+                entry.setdefault("environ", {}).update(value)
+            else:
+                entry[key] = value
+        self._registry = None
+
+    def _compiled_registry(self, errors: Errors) -> dict[str, CapabilitySpec]:
+        if self._registry is None:
+            self._registry = compile_registry(self.capabilities, errors)
+        return self._registry
+
+    def _load_workers(self, paths: Iterable[str | os.PathLike], errors: Errors
+                      ) -> tuple[WorkerSpec, ...]:
+        pairs = [self._path(p) for p in paths]
+        return load_workers([full for full, _ in pairs], errors, dict(pairs))
+
+    def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
+                        ) -> tuple[BuildoutSpec, ...]:
+        pairs = [self._path(p) for p in paths]
+        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs))
+        if self._step_sets is None:
+            self._step_sets = load_registry()
+        for spec in specs:
+            if spec.name in self.buildouts:
+                errors.add(spec.location, f"buildout {spec.name!r} is already registered "
+                           f"from {self.buildouts[spec.name].location}", f"[{spec.name}]",
+                           hint="section names must be unique over all manifests")
+            self._check_buildout(spec, errors)
+        return specs
+
+    def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
+        subject = f"buildout [{spec.name}]"
+        if spec.source.kind not in SUPPORTED_KINDS:
+            errors.add(spec.source.location, f"buildout kind {spec.source.kind!r} is not "
+                       "supported yet", spec.source.kind,
+                       hint="supported: " + ", ".join(SUPPORTED_KINDS), subject=subject)
+        assert self._step_sets is not None
+        for option, names in (("post-dl-steps", spec.post_dl_steps),
+                              ("db-steps", spec.db_steps),
+                              ("post-buildout-steps", spec.post_buildout_steps)):
+            for name in names:
+                if name not in self._step_sets:
+                    errors.add(spec.location, f"unknown step set {name!r}", name,
+                               hint="known: " + ", ".join(sorted(self._step_sets)),
+                               subject=f"{subject} {option}")
+
+    # -- public API ----------------------------------------------------------
+    def make_workers(self, path: str | os.PathLike | None = None) -> list:
+        """Load workers.cfg fragment(s); add the Worker objects to the config."""
+        errors = Errors()
+        specs = self._load_workers([path] if path is not None else self.workers_paths, errors)
+        errors.raise_if_any()
+        self.worker_specs = (self.worker_specs or ()) + specs
+        return self._add_workers(specs)
+
+    def _add_workers(self, specs: Sequence[WorkerSpec]) -> list:
+        made = []
+        for spec in sorted(specs, key=lambda s: s.name):
+            password = (util.Interpolate(spec.password) if spec.secret_name
+                        else spec.password)
+            kwargs = {}
+            for key in ("max_builds", "keepalive_interval", "missing_timeout"):
+                if getattr(spec, key) is not None:
+                    kwargs[key] = getattr(spec, key)
+            if spec.notify_on_missing:
+                kwargs["notify_on_missing"] = list(spec.notify_on_missing)
+            made.append(worker.Worker(spec.name, password, properties=dict(spec.properties),
+                                      **kwargs))
+        self.config.setdefault("workers", []).extend(made)
+        return made
+
+    def register_build_factories(self, manifest_path: str | os.PathLike) -> dict[str,
+                                                                                 BuildFactory]:
+        """Load one manifest and make one BuildFactory per buildout."""
+        errors = Errors()
+        registry = self._compiled_registry(errors)
+        specs = self._load_buildouts([manifest_path], errors)
+        errors.raise_if_any()
+        return self._register(specs, registry)
+
+    def _register(self, specs: Sequence[BuildoutSpec], registry: Mapping[str, CapabilitySpec]
+                  ) -> dict[str, BuildFactory]:
+        fleet = self._fleet()
+        assert self._step_sets is not None
+        made = {}
+        for spec in specs:
+            self.buildouts[spec.name] = spec
+            made[spec.name] = make_factory(spec, fleet, registry, self._step_sets)
+        self.build_factories.update(made)
+        return made
+
+    def _fleet(self) -> dict[str, tuple[Capability, ...]]:
+        return {w.name: w.capabilities for w in self.worker_specs or ()}
+
+    def make_builders(self) -> list:
+        """Dispatch the registered buildouts over the workers; add BuilderConfigs."""
+        errors = Errors()
+        plan = self._make_plan(errors)
+        errors.raise_if_any()
+        return self._add_builders(plan)
+
+    def _make_plan(self, errors: Errors) -> Plan:
+        registry = self._compiled_registry(errors)
+        plan = make_plan(list(self.buildouts.values()), self.worker_specs or (), registry,
+                         errors)
+        self.plan = plan
+        self.misses = plan.misses
+        if self.strict:
+            for miss in plan.misses:
+                spec = self.buildouts[miss.buildout]
+                errors.add(spec.location, miss.message(),
+                           hint="fix the worker fleet or the requirements (strict mode)")
+        return plan
+
+    def _add_builders(self, plan: Plan) -> list:
+        for miss in plan.misses:
+            spec = self.buildouts[miss.buildout]
+            log.msg(f"anybox_buildbot: WARNING: {spec.location}: {miss.message()}")
+        made = []
+        for item in plan.builders:
+            made.append(util.BuilderConfig(
+                name=item.name, workernames=list(item.workers),
+                factory=self.build_factories[item.buildout],
+                properties=dict(item.properties), tags=list(item.tags) or None,
+                nextWorker=prefer_priority))
+        self.factories_to_builders.update(plan.builders_of())
+        self.config.setdefault("builders", []).extend(made)
+        return made
+
+    def make_schedulers(self) -> list:
+        """The ``force`` scheduler over every builder made so far."""
+        names = sorted(n for names in self.factories_to_builders.values() for n in names)
+        made = []
+        if names:
+            made.append(schedulers.ForceScheduler(
+                name=FORCE_SCHEDULER, builderNames=names,
+                properties=[util.StringParameter(name="buildout-tag", label="Buildout tag",
+                                                 default="")]))
+        self.config.setdefault("schedulers", []).extend(made)
+        return made
+
+    def populate(self) -> None:
+        """Do everything in one pass: all errors of all files, or nothing."""
+        errors = Errors()
+        registry = self._compiled_registry(errors)
+        worker_specs = self._load_workers(self.workers_paths, errors)
+        self.worker_specs = worker_specs
+        specs = self._load_buildouts(self.manifest_paths, errors)
+        for spec in specs:
+            self.buildouts.setdefault(spec.name, spec)
+        plan = self._make_plan(errors) if not errors else None
+        errors.raise_if_any()
+        assert plan is not None
+        self._add_workers(worker_specs)
+        self._register(specs, registry)
+        self._add_builders(plan)
+        self.make_schedulers()
+        self.config.setdefault("change_source", [])
+
+
+def configure_from_buildouts(basedir: str | os.PathLike, config: dict,
+                             **kwargs) -> BuildoutsConfigurator:
+    """One call for master.cfg: read buildouts/MANIFEST.cfg and workers.cfg."""
+    configurator = BuildoutsConfigurator(basedir, config, **kwargs)
+    configurator.populate()
+    return configurator
+
+
+__all__ = ["BuildoutsConfigurator", "ConfigError", "Location", "configure_from_buildouts",
+           "prefer_priority"]

@@ -1,0 +1,218 @@
+"""Which builders exist and which workers may run each: the dispatch plan.
+
+Pure functions over the parsed values, so ``plan`` output and tests need
+no Buildbot. Requirements repeat a lot across a fleet of manifests, so
+each distinct requirement (and each build-for pin) is evaluated once
+against all workers, and a builder's worker list is a set intersection.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .constraint import Requirement
+from .errors import Errors
+from .manifest import BuildoutSpec
+from .registry import CapabilitySpec, spec_for
+from .version import Version, sort_key
+from .workers import WorkerSpec
+
+BUILD_REQUIRES_PROP = "build_requires"
+
+
+@dataclass(frozen=True, slots=True)
+class BuilderPlan:
+    """One builder: a buildout, optionally pinned to capability versions."""
+
+    name: str
+    buildout: str
+    workers: tuple[str, ...]
+    pins: tuple[tuple[str, Version], ...] = ()
+    properties: dict[str, object] = field(default_factory=dict, hash=False)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """A builder that is not created, with the closest worker and its gaps."""
+
+    buildout: str
+    builder: str
+    worker: str | None
+    lacks: tuple[str, ...]
+
+    def message(self) -> str:
+        what = (f"builder {self.builder!r} of buildout {self.buildout!r}"
+                if self.builder != self.buildout else f"buildout {self.buildout!r}")
+        if self.worker is None:
+            return f"{what} is not created: {'; '.join(self.lacks) or 'no workers'}"
+        return (f"{what} is not created: no worker can run it; closest is "
+                f"{self.worker!r}, which {'; '.join(self.lacks)}")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    builders: tuple[BuilderPlan, ...]
+    misses: tuple[Miss, ...]
+
+    def builders_of(self) -> dict[str, list[str]]:
+        """Buildout name -> its builder names, in plan order."""
+        result: dict[str, list[str]] = {}
+        for builder in self.builders:
+            result.setdefault(builder.buildout, []).append(builder.name)
+        return result
+
+    def worker_builders(self) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for builder in self.builders:
+            for worker in builder.workers:
+                result.setdefault(worker, []).append(builder.name)
+        return result
+
+
+class _Fleet:
+    """Workers indexed for fast, cached requirement checks."""
+
+    def __init__(self, workers: Sequence[WorkerSpec]) -> None:
+        self.workers = workers
+        self.names = frozenset(w.name for w in workers)
+        self._req_cache: dict[Requirement, frozenset[str]] = {}
+        self._pin_cache: dict[tuple[str, Version], frozenset[str]] = {}
+        self.reserved = [(w.name, frozenset(r.name for r in w.only_if_requires))
+                         for w in workers if w.only_if_requires]
+
+    def satisfying(self, req: Requirement) -> frozenset[str]:
+        hit = self._req_cache.get(req)
+        if hit is None:
+            hit = frozenset(w.name for w in self.workers
+                            if any(req.matches(c.version) for c in w.instances(req.name)))
+            self._req_cache[req] = hit
+        return hit
+
+    def having(self, name: str, version: Version) -> frozenset[str]:
+        key = (name, version)
+        hit = self._pin_cache.get(key)
+        if hit is None:
+            hit = frozenset(w.name for w in self.workers
+                            if any(c.version is not None and c.version.same_as(version)
+                                   for c in w.instances(name)))
+            self._pin_cache[key] = hit
+        return hit
+
+    def versions(self, req: Requirement) -> list[Version]:
+        """Distinct versions of ``req.name`` over the fleet satisfying ``req``.
+
+        Equal versions spelled differently (9.2, 9.2.0) count once, under
+        the first spelling in workers.cfg order.
+        """
+        found: dict[Version, None] = {}
+        for worker in self.workers:
+            for cap in worker.instances(req.name):
+                if cap.version is not None and req.matches(cap.version):
+                    found.setdefault(cap.version, None)
+        return sorted(found, key=sort_key)
+
+    def excluded_by_reservation(self, asked: frozenset[str]) -> frozenset[str]:
+        """Workers reserved for capabilities of which this buildout names none."""
+        return frozenset(name for name, only in self.reserved if not only & asked)
+
+
+def _describe(worker: WorkerSpec, buildout: BuildoutSpec,
+              pins: tuple[tuple[str, Version], ...], asked: frozenset[str]) -> list[str]:
+    """What ``worker`` lacks to run this builder, in words."""
+    gaps = []
+
+    def have(name: str) -> str:
+        versions = [c.version_text or "(no version)" for c in worker.instances(name)]
+        return f"has {name} {', '.join(versions)}"
+
+    for name, version in pins:
+        if not any(c.version is not None and c.version.same_as(version)
+                   for c in worker.instances(name)):
+            gaps.append(f"{have(name)}; needs == {version.text}" if worker.has(name)
+                        else f"has no {name} (needs {version.text})")
+    for req in buildout.build_requires:
+        if not any(req.matches(c.version) for c in worker.instances(req.name)):
+            needs = str(req)[len(req.name):].strip()
+            gaps.append(f"{have(req.name)}; needs {needs}" if worker.has(req.name)
+                        else f"has no {req.name}")
+    reserved = {r.name for r in worker.only_if_requires}
+    if reserved and not reserved & asked:
+        gaps.append("only takes builds that require " + " or ".join(sorted(reserved)))
+    return gaps
+
+
+def _closest_miss(buildout: BuildoutSpec, builder: str, pins: tuple[tuple[str, Version], ...],
+                  workers: Sequence[WorkerSpec], asked: frozenset[str]) -> Miss:
+    best: tuple[int, WorkerSpec, list[str]] | None = None
+    for worker in workers:
+        gaps = _describe(worker, buildout, pins, asked)
+        if best is None or len(gaps) < best[0]:
+            best = (len(gaps), worker, gaps)
+    if best is None:
+        return Miss(buildout.name, builder, None, ("there are no workers",))
+    return Miss(buildout.name, builder, best[1].name, tuple(best[2]))
+
+
+def builder_name(buildout: str, pins: tuple[tuple[str, Version], ...],
+                 registry: Mapping[str, CapabilitySpec]) -> str:
+    suffix = "".join(f"-{spec_for(registry, name).abbrev}{version.text}"
+                     for name, version in pins)
+    return buildout + suffix
+
+
+def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
+              registry: Mapping[str, CapabilitySpec], errors: Errors) -> Plan:
+    """Compute every builder and its workers; name collisions go to ``errors``."""
+    fleet = _Fleet(workers)
+    builders: list[BuilderPlan] = []
+    misses: list[Miss] = []
+    owner: dict[str, BuildoutSpec] = {}
+    all_names = fleet.names
+    for buildout in sorted(buildouts, key=lambda b: b.name):
+        asked = frozenset(buildout.capability_names)
+        base = all_names - fleet.excluded_by_reservation(asked)
+        for req in buildout.build_requires:
+            base &= fleet.satisfying(req)
+        props: dict[str, object] = {}
+        if buildout.build_requires:
+            props[BUILD_REQUIRES_PROP] = [r.text or str(r) for r in buildout.build_requires]
+        axes = []
+        for req in buildout.build_for:
+            versions = fleet.versions(req)
+            if not versions:
+                misses.append(Miss(buildout.name, buildout.name, None,
+                                   (f"no worker has a version of {req.name} matching "
+                                    f"{req.text or req.name!r}",)))
+                axes = None
+                break
+            axes.append([(req.name, v) for v in versions])
+        if axes is None:
+            continue
+        for combo in itertools.product(*axes):
+            pins = tuple(combo)
+            name = builder_name(buildout.name, pins, registry)
+            if name in owner:
+                other = owner[name]
+                errors.add(buildout.location, f"builder name {name!r} is produced by "
+                           f"buildouts {other.name!r} ({other.location}) and "
+                           f"{buildout.name!r}", f"[{buildout.name}]",
+                           hint="rename one of the sections")
+                continue
+            owner[name] = buildout
+            capable = base
+            for cap_name, version in pins:
+                capable = capable & fleet.having(cap_name, version)
+            if not capable:
+                misses.append(_closest_miss(buildout, name, pins, workers, asked))
+                continue
+            builder_props = dict(props)
+            for cap_name, version in pins:
+                builder_props[spec_for(registry, cap_name).version_prop] = version.text
+            builders.append(BuilderPlan(name=name, buildout=buildout.name,
+                                        workers=tuple(sorted(capable)), pins=pins,
+                                        properties=builder_props, tags=buildout.category))
+    builders.sort(key=lambda b: b.name)
+    return Plan(tuple(builders), tuple(misses))

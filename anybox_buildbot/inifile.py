@@ -1,0 +1,180 @@
+"""A small INI reader that remembers where every value came from.
+
+``configparser`` loses line numbers, silently merges duplicate sections of
+one file and lowercases option names (we need ``env.PGDATA`` as written).
+This reader keeps the syntax admins know (``[section]``, ``key = value``,
+indented continuation lines, ``#``/``;`` comments, ``[DEFAULT]``) and gives
+each option its value lines with their numbers, so every later error can
+point at the exact line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Errors, Location
+
+_SECTION = re.compile(r"\[(?P<name>[^\]]*)\]\s*(?:[#;].*)?$")
+_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*?)\s*[=:]\s*(?P<value>.*)$")
+_INLINE_COMMENT = re.compile(r"\s[#;]")
+DEFAULT_SECTION = "DEFAULT"
+
+
+@dataclass(frozen=True, slots=True)
+class IniOption:
+    """One option with its non-empty value lines, comments removed."""
+
+    name: str
+    location: Location
+    lines: tuple[tuple[str, Location], ...]
+
+    @property
+    def value(self) -> str:
+        return "\n".join(text for text, _ in self.lines)
+
+    @property
+    def first_location(self) -> Location:
+        """Location of the first value line, where single-line values live."""
+        return self.lines[0][1] if self.lines else self.location
+
+
+@dataclass(frozen=True, slots=True)
+class IniSection:
+    name: str
+    location: Location
+    options: dict[str, IniOption] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IniFile:
+    path: str
+    sections: tuple[IniSection, ...]
+    defaults: dict[str, IniOption] = field(hash=False)
+
+    def merged_options(self, section: IniSection) -> dict[str, IniOption]:
+        """A section's options over the file's ``[DEFAULT]`` ones."""
+        if not self.defaults:
+            return section.options
+        merged = dict(self.defaults)
+        merged.update(section.options)
+        return merged
+
+
+def _strip_comment(text: str) -> str:
+    match = _INLINE_COMMENT.search(text)
+    if match:
+        text = text[: match.start()]
+    return text.strip()
+
+
+def _decode(data: bytes, path: str, errors: Errors) -> str | None:
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        errors.add(Location(path, line), "binary content (NUL byte), not an INI text file",
+                   hint="give a UTF-8 text file")
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        errors.add(Location(path, line), f"not valid UTF-8 (byte {data[exc.start]:#04x})",
+                   hint="save the file as UTF-8")
+        return None
+
+
+def read_ini(path: str | Path, errors: Errors, display: str | None = None) -> IniFile | None:
+    """Read and parse ``path``; problems go to ``errors``, never raised."""
+    name = display or str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        errors.add(Location(name), f"cannot read file: {exc.strerror or exc}",
+                   hint="check the path given to the configurator")
+        return None
+    text = _decode(data, name, errors)
+    if text is None:
+        return None
+    return parse_ini(text, name, errors)
+
+
+def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
+    """Parse INI ``text``; ``path`` is only used in locations."""
+    sections: list[IniSection] = []
+    seen_sections: dict[str, Location] = {}
+    defaults: dict[str, IniOption] = {}
+    current: dict[str, IniOption] | None = None
+    current_key: str | None = None
+    pending: list[tuple[str, Location]] = []
+    discarding = False  # continuation lines of an option already reported as bad
+
+    def flush() -> None:
+        nonlocal current_key
+        if current is not None and current_key is not None:
+            opt = current[current_key]
+            current[current_key] = IniOption(opt.name, opt.location, tuple(pending))
+        current_key = None
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue
+        loc = Location(path, number)
+        if raw[0] in " \t":
+            if discarding:
+                continue
+            if current_key is None:
+                errors.add(loc, "indented line outside any option", raw.strip(),
+                           hint="continuation lines follow an 'option = value' line")
+                continue
+            value = _strip_comment(raw)
+            if value:
+                pending.append((value, loc))
+            continue
+        flush()
+        discarding = False
+        match = _SECTION.match(stripped)
+        if match:
+            name = match["name"].strip()
+            if not name:
+                errors.add(loc, "empty section name", stripped, hint="write [name]")
+                current = None
+                continue
+            if name in seen_sections:
+                errors.add(loc, f"section [{name}] already defined at line "
+                           f"{seen_sections[name].line}", stripped,
+                           hint="merge the two sections or rename one")
+                current = None
+                continue
+            seen_sections[name] = loc
+            if name == DEFAULT_SECTION:
+                current = defaults
+            else:
+                current = {}
+                sections.append(IniSection(name, loc, current))
+            continue
+        match = _OPTION.match(stripped)
+        if not match:
+            errors.add(loc, "expected '[section]', 'option = value' or an indented "
+                       "continuation line", stripped)
+            continue
+        if current is None:
+            if not seen_sections:
+                errors.add(loc, "option outside any section", stripped,
+                           hint="start the file with a [section] line")
+            discarding = True
+            continue
+        key = match["key"].strip()
+        if key in current:
+            errors.add(loc, f"option {key!r} given twice (first at line "
+                       f"{current[key].location.line})", stripped,
+                       hint="keep one; put several values on indented lines")
+            discarding = True
+            continue
+        value = _strip_comment(" " + match["value"])
+        pending = [(value, loc)] if value else []
+        current[key] = IniOption(key, loc, ())
+        current_key = key
+    flush()
+    return IniFile(path, tuple(sections), defaults)

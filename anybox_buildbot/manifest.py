@@ -1,0 +1,445 @@
+"""MANIFEST.cfg files -> validated ``BuildoutSpec`` values.
+
+Each section (but ``[DEFAULT]``) is a buildout to build. ``inherit``
+chains are resolved on the raw options first, so every later check sees
+the options the section really ends up with and reports them at the line
+where they were written (possibly in the parent section).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .constraint import Requirement, parse_requirement
+from .errors import Errors, Location, ParseError, did_you_mean
+from .inifile import IniFile, IniOption, IniSection, read_ini
+from .template import Template, parse_template
+
+DEFAULT_BUILDOUT_VERSION = "6.0.1"
+DEFAULT_TREE_STABLE_TIMER = 600
+DEFAULT_POST_BUILDOUT_STEPS = ("test",)
+DEFAULT_TEST_COMMAND = ("bin/test",)
+
+KNOWN_OPTIONS = frozenset({
+    "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
+    "auto-watch", "tree-stable-timer", "nightly", "buildout-version", "buildout-options",
+    "buildout-part", "post-dl-steps", "db-steps", "post-buildout-steps", "test-command",
+    "git-shallow",
+})
+
+# kind -> positional argument names; the form is shown in error messages.
+SOURCE_KINDS: dict[str, tuple[str, ...]] = {
+    "standalone": ("PATH",),
+    "git": ("URL", "BRANCH", "CFG"),
+    "gittag": ("URL", "CFG"),
+    "hg": ("URL", "BRANCH", "CFG"),
+    "hgtag": ("URL", "CFG"),
+    "bzr": ("URL", "CFG"),
+    "archive": ("URL", "CFG"),
+}
+SOURCE_KEYWORDS: dict[str, tuple[str, ...]] = {"git": ("subdir",), "gittag": ("subdir",)}
+WATCH_KINDS: dict[str, tuple[str, ...]] = {
+    "git": ("URL", "BRANCH"), "hg": ("URL", "BRANCH"), "bzr": ("URL",),
+}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STEPSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_BUILDOUT_OPTION = re.compile(r"(?P<section>[^:=\s]+):(?P<option>[^:=\s]+)=(?P<value>.*)")
+_PIP_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
+_CRON_FIELD = re.compile(r"[0-9*/,-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where the buildout configuration comes from (``buildout = KIND ...``)."""
+
+    kind: str
+    location: Location
+    path: Path | None = None      # standalone: absolute path on the master
+    url: str | None = None
+    branch: str | None = None
+    cfg: str = "buildout.cfg"
+    subdir: str | None = None
+
+    @property
+    def is_tag(self) -> bool:
+        return self.kind in ("gittag", "hgtag")
+
+    @property
+    def vcs(self) -> str | None:
+        return {"git": "git", "gittag": "git", "hg": "hg", "hgtag": "hg",
+                "bzr": "bzr"}.get(self.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    vcs: str
+    url: str
+    branch: str | None
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildoutSpec:
+    """One buildout to build, every option validated and typed."""
+
+    name: str
+    location: Location
+    source: Source
+    build_requires: tuple[Requirement, ...] = ()
+    build_for: tuple[Requirement, ...] = ()
+    category: tuple[str, ...] = ()
+    watch: tuple[Watch, ...] | None = None    # None: no watch option at all
+    auto_watch: bool = False
+    tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER
+    nightly: str | None = None
+    buildout_version: str = DEFAULT_BUILDOUT_VERSION
+    buildout_options: tuple[tuple[str, str, str], ...] = ()
+    buildout_part: str | None = None
+    post_dl_steps: tuple[str, ...] = ()
+    db_steps: tuple[str, ...] = ()
+    post_buildout_steps: tuple[str, ...] = DEFAULT_POST_BUILDOUT_STEPS
+    test_command: tuple[str, ...] = DEFAULT_TEST_COMMAND
+    env: tuple[tuple[str, Template], ...] = ()
+    git_shallow: bool = False
+    step_options: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
+    step_option_locations: dict[str, Location] = field(default_factory=dict, hash=False,
+                                                       compare=False, repr=False)
+
+    @property
+    def step_sets(self) -> tuple[str, ...]:
+        return self.post_dl_steps + self.db_steps + self.post_buildout_steps
+
+    @property
+    def capability_names(self) -> tuple[str, ...]:
+        """Capabilities the build asks for, in first-mention order."""
+        names: dict[str, None] = {}
+        for req in self.build_for + self.build_requires:
+            names.setdefault(req.name, None)
+        return tuple(names)
+
+
+class _SectionReader:
+    """Typed access to one section's merged options, reporting into ``errors``."""
+
+    def __init__(self, name: str, options: dict[str, IniOption], errors: Errors,
+                 location: Location) -> None:
+        self.name = name
+        self.location = location
+        self.options = options
+        self.errors = errors
+        self.subject = f"buildout [{name}]"
+
+    def error(self, loc: Location, option: str, problem: str, text: str | None = None,
+              hint: str | None = None) -> None:
+        self.errors.add(loc, problem, text, hint, f"{self.subject} {option}")
+
+    def single(self, option: str) -> tuple[str, Location] | None:
+        opt = self.options.get(option)
+        if opt is None:
+            return None
+        if len(opt.lines) > 1:
+            self.error(opt.lines[1][1], option, "expected a single line", opt.lines[1][0],
+                       hint="this option takes one value")
+            return None
+        return (opt.lines[0] if opt.lines else ("", opt.location))
+
+    def boolean(self, option: str, default: bool) -> bool:
+        got = self.single(option)
+        if got is None:
+            return default
+        text, loc = got
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        self.error(loc, option, "expected true or false", text)
+        return default
+
+    def integer(self, option: str, default: int) -> int:
+        got = self.single(option)
+        if got is None:
+            return default
+        text, loc = got
+        if text.isdigit():
+            return int(text)
+        self.error(loc, option, "expected a whole number of seconds", text,
+                   hint=f"e.g. {option} = {default}")
+        return default
+
+    def requirements(self, option: str) -> tuple[Requirement, ...]:
+        opt = self.options.get(option)
+        if opt is None:
+            return ()
+        result = []
+        for text, loc in opt.lines:
+            try:
+                result.append(parse_requirement(text))
+            except ParseError as exc:
+                self.errors.add_parse_error(exc, loc, f"{self.subject} {option}")
+        return tuple(result)
+
+    def words(self, option: str) -> tuple[str, ...] | None:
+        opt = self.options.get(option)
+        if opt is None:
+            return None
+        return tuple(w for text, _ in opt.lines for w in text.replace(",", " ").split())
+
+    def step_names(self, option: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        names = self.words(option)
+        if names is None:
+            return default
+        for name in names:
+            if not _STEPSET_NAME.fullmatch(name):
+                self.error(self.options[option].location, option,
+                           "invalid step set name", name)
+        return names
+
+
+def _parse_source(reader: _SectionReader, manifest_dir: Path) -> Source | None:
+    opt = reader.options.get("buildout")
+    if opt is None:
+        reader.errors.add(reader.location, "missing 'buildout' option", None,
+                          "add e.g. 'buildout = standalone buildouts/app.cfg' or "
+                          "'buildout = git URL BRANCH buildout.cfg'", reader.subject)
+        return None
+    got = reader.single("buildout")
+    if got is None:
+        return None
+    text, loc = got
+    words = text.split()
+    forms = "; ".join(f"{k} {' '.join(v)}" for k, v in SOURCE_KINDS.items())
+    if not words or words[0] not in SOURCE_KINDS:
+        kind = words[0] if words else ""
+        reader.error(loc, "buildout", f"unknown buildout kind {kind!r}", text,
+                     hint=(did_you_mean(kind, SOURCE_KINDS) if kind else "") + "; forms: "
+                     + forms)
+        return None
+    kind, args = words[0], words[1:]
+    expected = SOURCE_KINDS[kind]
+    allowed_kw = SOURCE_KEYWORDS.get(kind, ())
+    keywords = {}
+    while args and "=" in args[-1] and args[-1].split("=", 1)[0] in allowed_kw:
+        key, value = args.pop().split("=", 1)
+        keywords[key] = value
+    form = f"buildout = {kind} {' '.join(expected)}" + "".join(
+        f" [{k}=DIR]" for k in allowed_kw)
+    if len(args) != len(expected):
+        problem = ("missing " + ", ".join(expected[len(args):]) if len(args) < len(expected)
+                   else "unexpected extra words " + repr(" ".join(args[len(expected):])))
+        reader.error(loc, "buildout", problem, text, hint=f"expected: {form}")
+        return None
+    values = dict(zip(expected, args, strict=True))
+    if kind == "standalone":
+        path = Path(values["PATH"])
+        if not path.is_absolute():
+            path = manifest_dir / path
+        if not path.is_file():
+            reader.error(loc, "buildout", "standalone buildout file not found", str(path),
+                         hint="paths are relative to the manifest's folder")
+            return None
+        return Source(kind, loc, path=path.resolve(), cfg="buildout.cfg")
+    return Source(kind, loc, url=values["URL"], branch=values.get("BRANCH"),
+                  cfg=values["CFG"], subdir=keywords.get("subdir"))
+
+
+def _parse_watch(reader: _SectionReader) -> tuple[Watch, ...] | None:
+    opt = reader.options.get("watch")
+    if opt is None:
+        return None
+    watches = []
+    for text, loc in opt.lines:
+        words = text.split()
+        forms = "; ".join(f"{k} {' '.join(v)}" for k, v in WATCH_KINDS.items())
+        if words[0] not in WATCH_KINDS:
+            reader.error(loc, "watch", f"unknown version control system {words[0]!r}", text,
+                         hint="forms: " + forms)
+            continue
+        expected = WATCH_KINDS[words[0]]
+        if len(words) - 1 != len(expected):
+            reader.error(loc, "watch", f"expected {len(expected)} word(s) after "
+                         f"{words[0]!r}, got {len(words) - 1}", text,
+                         hint=f"form: {words[0]} {' '.join(expected)}")
+            continue
+        watches.append(Watch(words[0], words[1], words[2] if len(words) > 2 else None, loc))
+    return tuple(dict.fromkeys(watches))
+
+
+def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str], ...]:
+    opt = reader.options.get("buildout-options")
+    if opt is None:
+        return ()
+    result = []
+    for text, loc in opt.lines:
+        match = _BUILDOUT_OPTION.fullmatch(text)
+        if not match:
+            reader.error(loc, "buildout-options", "expected section:option=value", text,
+                         hint="e.g. buildout:newest=false")
+            continue
+        result.append((match["section"], match["option"], match["value"].strip()))
+    return tuple(result)
+
+
+def _parse_section(name: str, options: dict[str, IniOption], location: Location,
+                   manifest_dir: Path, errors: Errors) -> BuildoutSpec | None:
+    reader = _SectionReader(name, options, errors, location)
+    before = len(errors.messages)
+    env: list[tuple[str, Template]] = []
+    step_options: dict[str, dict[str, str]] = {}
+    step_option_locations: dict[str, Location] = {}
+    for key, opt in options.items():
+        if key in KNOWN_OPTIONS:
+            continue
+        if key.startswith("env."):
+            var = key[4:]
+            if not _ENV_VAR.fullmatch(var):
+                reader.error(opt.location, key, "invalid environment variable name", var)
+                continue
+            try:
+                env.append((var, parse_template(opt.value)))
+            except ParseError as exc:
+                errors.add_parse_error(exc, opt.first_location, f"{reader.subject} {key}")
+            continue
+        if "." in key:
+            stepset, _, sub = key.partition(".")
+            step_options.setdefault(stepset, {})[sub] = opt.value
+            step_option_locations[key] = opt.location
+            continue
+        reader.error(opt.location, key, "unknown option", key,
+                     hint=did_you_mean(key, KNOWN_OPTIONS | {"env.VAR", "STEPSET.OPTION"}))
+
+    source = _parse_source(reader, manifest_dir)
+    build_requires = reader.requirements("build-requires")
+    build_for = reader.requirements("build-for")
+    category = reader.words("build-category") or ()
+    watch = _parse_watch(reader)
+    auto_watch = reader.boolean("auto-watch", False)
+    git_shallow = reader.boolean("git-shallow", False)
+    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER)
+    nightly = None
+    got = reader.single("nightly")
+    if got is not None:
+        fields = got[0].split()
+        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
+            reader.error(got[1], "nightly", "expected a cron line of 5 fields", got[0],
+                         hint="minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")
+        else:
+            nightly = got[0]
+    version = DEFAULT_BUILDOUT_VERSION
+    got = reader.single("buildout-version")
+    if got is not None:
+        if _PIP_VERSION.fullmatch(got[0]):
+            version = got[0]
+        else:
+            reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
+                         hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
+    part = reader.single("buildout-part")
+    test_command = DEFAULT_TEST_COMMAND
+    got = reader.single("test-command")
+    if got is not None:
+        try:
+            test_command = tuple(shlex.split(got[0]))
+        except ValueError as exc:
+            reader.error(got[1], "test-command", f"cannot split command line: {exc}", got[0],
+                         hint="balance the quotes")
+        else:
+            if not test_command:
+                reader.error(got[1], "test-command", "empty command", got[0],
+                             hint="e.g. test-command = bin/test -v")
+                test_command = DEFAULT_TEST_COMMAND
+    spec_kwargs = dict(
+        post_dl_steps=reader.step_names("post-dl-steps"),
+        db_steps=reader.step_names("db-steps"),
+        post_buildout_steps=reader.step_names("post-buildout-steps",
+                                              DEFAULT_POST_BUILDOUT_STEPS),
+        buildout_options=_parse_buildout_options(reader),
+    )
+    if len(errors.messages) != before or source is None:
+        return None
+    return BuildoutSpec(
+        name=name, location=location, source=source, build_requires=build_requires,
+        build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
+        auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
+        buildout_version=version, buildout_part=part[0] if part else None,
+        test_command=test_command, env=tuple(env), git_shallow=git_shallow,
+        step_options=step_options, step_option_locations=step_option_locations,
+        **spec_kwargs)
+
+
+def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
+                     errors: Errors) -> dict[str, dict[str, IniOption]]:
+    """Each section's options after ``inherit`` chains and ``[DEFAULT]``."""
+    resolved: dict[str, dict[str, IniOption]] = {}
+    failed: set[str] = set()
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, IniOption] | None:
+        if name in resolved:
+            return resolved[name]
+        if name in failed:
+            return None
+        ini, section = sections[name]
+        own = section.options
+        parent_opt = own.get("inherit")
+        if parent_opt is None:
+            resolved[name] = ini.merged_options(section)
+            return resolved[name]
+        parent = parent_opt.value.strip()
+        loc = parent_opt.first_location
+        if parent in chain or parent == name:
+            cycle = " -> ".join((*chain, name, parent))
+            errors.add(loc, "inherit cycle", cycle, hint="remove one 'inherit' of the cycle",
+                       subject=f"buildout [{name}]")
+            failed.add(name)
+            return None
+        if parent not in sections:
+            errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
+                       hint=did_you_mean(parent, sections), subject=f"buildout [{name}]")
+            failed.add(name)
+            return None
+        base = resolve(parent, (*chain, name))
+        if base is None:
+            failed.add(name)
+            return None
+        merged = {k: v for k, v in base.items() if k != "inherit"}
+        merged.update(own)
+        for key, value in ini.defaults.items():
+            merged.setdefault(key, value)
+        resolved[name] = merged
+        return merged
+
+    for name in sections:
+        resolve(name, ())
+    return resolved
+
+
+def load_manifests(paths: Iterable[str | Path], errors: Errors,
+                   display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
+    """Load every manifest; a buildout defined in two of them is an error."""
+    sections: dict[str, tuple[IniFile, IniSection]] = {}
+    folders: dict[str, Path] = {}
+    for path in paths:
+        ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
+        if ini is None:
+            continue
+        for section in ini.sections:
+            if section.name in sections:
+                first = sections[section.name][1].location
+                errors.add(section.location, f"buildout {section.name!r} is already defined "
+                           f"in {first}", f"[{section.name}]",
+                           hint="section names must be unique over all manifests")
+                continue
+            sections[section.name] = (ini, section)
+            folders[section.name] = Path(path).resolve().parent
+    resolved = _resolve_inherit(sections, errors)
+    specs = []
+    for name, options in resolved.items():
+        spec = _parse_section(name, options, sections[name][1].location, folders[name],
+                              errors)
+        if spec is not None:
+            specs.append(spec)
+    return tuple(specs)

@@ -1,0 +1,144 @@
+"""The first step of every build: pick capability instances on this worker.
+
+A builder may run on several workers and a worker may have several
+instances of a capability (two PostgreSQL clusters), so the choice can only
+happen once the worker is known. The step turns the chosen instances into
+``cap_<name>_<option>`` properties, the version properties, and the build
+environment (property ``anybox_env``) that every later command uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from buildbot.process import buildstep
+from buildbot.process.results import FAILURE, SUCCESS
+
+from ..capability import Capability
+from ..constraint import Requirement
+from ..registry import PREPENDED_VARS, CapabilitySpec, property_safe
+from ..template import Template
+from ..version import parse_version, sort_key
+
+ENV_PROPERTY = "anybox_env"
+PYTHON_PROPERTY = "anybox_python"
+SOURCE = "Capabilities"
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A capability the build needs: pinned by build-for and/or constrained."""
+
+    name: str
+    version_prop: str
+    pinned: bool
+    requirements: tuple[Requirement, ...] = ()
+
+
+def choose_instance(instances: Sequence[Capability], wanted: Wanted,
+                    pinned_text: str | None) -> Capability | None:
+    """Deterministic choice: the exact build-for version, else the highest
+    version satisfying every requirement (first declared wins ties)."""
+    candidates = [c for c in instances if all(r.matches(c.version) for r in wanted.requirements)]
+    if wanted.pinned and pinned_text is not None:
+        pin = parse_version(pinned_text)
+        for cap in candidates:
+            if cap.version is not None and cap.version.same_as(pin):
+                return cap
+        return None
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (1, sort_key(c.version)) if c.version else (0,))
+
+
+def python_command(cap: Capability | None) -> str:
+    """The interpreter used to bootstrap, from the ``python`` capability."""
+    if cap is None:
+        return "python3"
+    if "executable" in cap.options:
+        return cap.options["executable"]
+    exe = f"python{cap.version_text}" if cap.version is not None else "python3"
+    if "bin" in cap.options:
+        return f"{cap.options['bin'].rstrip('/')}/{exe}"
+    return exe
+
+
+def build_environment(chosen: Sequence[tuple[Capability, CapabilitySpec]],
+                      extra: Sequence[tuple[str, Template]],
+                      prop) -> dict[str, str | list[str]]:
+    """Render the registry and manifest templates into a worker ``env``.
+
+    Empty values are left out; PATH-like variables become lists ending in
+    ``${VAR}`` so the worker prepends to its own value instead of replacing it.
+    """
+    env: dict[str, str | list[str]] = {}
+    prepend: dict[str, list[str]] = {}
+
+    def put(var: str, value: str) -> None:
+        if not value:
+            return
+        if var in PREPENDED_VARS:
+            prepend.setdefault(var, []).append(value)
+        else:
+            env[var] = value
+
+    for cap, spec in chosen:
+        for var, template in spec.environ:
+            put(var, template.render(cap.options.get, prop))
+    for var, template in extra:
+        put(var, template.render(lambda _opt: None, prop))
+    for var, values in prepend.items():
+        env[var] = [*dict.fromkeys(values), f"${{{var}}}"]
+    return env
+
+
+class ChooseCapabilities(buildstep.BuildStep):
+    """Select capability instances and publish them as properties and env."""
+
+    name = "capabilities"
+    haltOnFailure = True
+
+    def __init__(self, fleet: Mapping[str, tuple[Capability, ...]],
+                 wanted: Sequence[Wanted], registry: Mapping[str, CapabilitySpec],
+                 extra_env: Sequence[tuple[str, Template]] = (), **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.fleet = fleet
+        self.wanted = tuple(wanted)
+        self.registry = registry
+        self.extra_env = tuple(extra_env)
+
+    async def run(self) -> int:
+        worker = self.build.getWorkerName()
+        instances = self.fleet.get(worker, ())
+        lines = [f"worker {worker}"]
+        chosen: list[tuple[Capability, CapabilitySpec]] = []
+        python_cap = None
+        for wanted in self.wanted:
+            pinned = self.getProperty(wanted.version_prop) if wanted.pinned else None
+            cap = choose_instance([c for c in instances if c.name == wanted.name], wanted,
+                                  pinned)
+            if cap is None:
+                await self.addCompleteLog("capabilities", "\n".join(
+                    [*lines, f"no instance of {wanted.name} fits this build"]) + "\n")
+                self.descriptionDone = [f"missing {wanted.name}"]
+                return FAILURE
+            lines.append(f"{wanted.name}: {cap.format()}")
+            if cap.version is not None:
+                self.setProperty(wanted.version_prop, cap.version.text, SOURCE)
+            for option, value in cap.options.items():
+                prop = f"cap_{property_safe(wanted.name)}_{property_safe(option)}"
+                self.setProperty(prop, value, SOURCE)
+            spec = self.registry.get(wanted.name)
+            if spec is not None:
+                chosen.append((cap, spec))
+            if wanted.name == "python":
+                python_cap = cap
+        env = build_environment(chosen, self.extra_env, self.getProperty)
+        self.setProperty(ENV_PROPERTY, env, SOURCE)
+        self.setProperty(PYTHON_PROPERTY, python_command(python_cap), SOURCE)
+        lines.extend(f"env {k}={v}" for k, v in sorted(env.items()))
+        await self.addCompleteLog("capabilities", "\n".join(lines) + "\n")
+        self.descriptionDone = ["capabilities", *(c.format().split()[0] + " "
+                                                  + (c.version_text or "") for c, _ in chosen)]
+        return SUCCESS

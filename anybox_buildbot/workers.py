@@ -1,0 +1,229 @@
+"""workers.cfg fragments -> validated ``WorkerSpec`` values.
+
+Worker admins send fragments; the CI admin lists them. Each section is a
+worker. Everything is checked here, because Buildbot's own ``Worker``
+accepts ``max_builds = 'two'`` silently. The password is kept out of every
+``repr`` and never copied into properties.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .capability import Capability, parse_capability
+from .constraint import Requirement, parse_requirement
+from .errors import Errors, Location, ParseError
+from .inifile import IniFile, IniOption, read_ini
+
+PASSWORD = "password"
+CAPABILITY = "capability"
+ONLY_IF = "build-only-if-requires"
+INT_OPTIONS = ("max_builds", "keepalive_interval", "missing_timeout")
+NOTIFY = "notify_on_missing"
+RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, *INT_OPTIONS})
+PRIORITY = "worker_priority"
+WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_SECRET = re.compile(r"%\(secret:(?P<name>[^)\s]+)\)s")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def _normal(key: str) -> str:
+    return key.lower().replace("_", "-")
+
+
+_NORMAL_RESERVED = {_normal(k): k for k in RESERVED | {PRIORITY}}
+_ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY}
+
+
+def _looks_like_reserved(key: str) -> str | None:
+    """The reserved option a key is a near-miss of, if any.
+
+    Unknown keys become worker properties, so ``max_build = 2`` would be
+    silently ignored; keys this close to a reserved one are refused instead.
+    """
+    if key in RESERVED or key == PRIORITY:
+        return None
+    normal = _normal(key)
+    if normal in _ALIASES:
+        return _ALIASES[normal]
+    if normal in _NORMAL_RESERVED:
+        return _NORMAL_RESERVED[normal]
+    close = difflib.get_close_matches(normal, _NORMAL_RESERVED, n=1, cutoff=0.85)
+    return _NORMAL_RESERVED[close[0]] if close else None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """One worker as declared by its admin."""
+
+    name: str
+    location: Location
+    password: str = field(repr=False, compare=False)
+    capabilities: tuple[Capability, ...] = ()
+    only_if_requires: tuple[Requirement, ...] = ()
+    max_builds: int | None = None
+    keepalive_interval: int | None = None
+    missing_timeout: int | None = None
+    notify_on_missing: tuple[str, ...] = ()
+    properties: dict[str, str | int] = field(default_factory=dict, hash=False)
+
+    @property
+    def priority(self) -> int:
+        value = self.properties.get(PRIORITY, 0)
+        return value if isinstance(value, int) else 0
+
+    @property
+    def secret_name(self) -> str | None:
+        """Name of the secret holding the password, when given as one."""
+        match = _SECRET.fullmatch(self.password)
+        return match["name"] if match else None
+
+    def instances(self, name: str) -> tuple[Capability, ...]:
+        return tuple(cap for cap in self.capabilities if cap.name == name)
+
+    def has(self, name: str) -> bool:
+        return any(cap.name == name for cap in self.capabilities)
+
+
+def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
+    text = option.value.strip()
+    try:
+        value = int(text)
+    except ValueError:
+        errors.add(option.first_location, "expected a whole number", text,
+                   hint=f"e.g. {option.name} = 2", subject=subject)
+        return None
+    if value < 0:
+        errors.add(option.first_location, "must not be negative", text, subject=subject)
+        return None
+    return value
+
+
+def _parse_capabilities(option: IniOption, errors: Errors,
+                        subject: str) -> tuple[Capability, ...]:
+    caps: list[Capability] = []
+    seen: dict[tuple, Location] = {}
+    for text, loc in option.lines:
+        try:
+            cap = parse_capability(text)
+        except ParseError as exc:
+            errors.add_parse_error(exc, loc, subject)
+            continue
+        key = (cap.name, cap.version)
+        if key in seen:
+            label = cap.name + (f" {cap.version.text}" if cap.version else " (no version)")
+            errors.add(loc, f"capability {label} declared twice (first at line "
+                       f"{seen[key].line})", text,
+                       hint="give each instance its own version, or merge the lines",
+                       subject=subject)
+            continue
+        seen[key] = loc
+        caps.append(cap)
+    return tuple(caps)
+
+
+def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
+    name = section.name
+    subject = f"worker [{name}]"
+    ok = True
+    if not WORKER_NAME.fullmatch(name):
+        errors.add(section.location, "invalid worker name", name,
+                   hint="use letters, digits, '.', '_' and '-'")
+        ok = False
+    options = ini.merged_options(section)
+    password_opt = options.get(PASSWORD)
+    password = password_opt.value.strip() if password_opt else ""
+    if not password:
+        errors.add(section.location, "missing password", f"[{name}]",
+                   hint="add 'password = ...' or 'password = %(secret:NAME)s'",
+                   subject=subject)
+        ok = False
+    elif "%(" in password and not _SECRET.fullmatch(password):
+        errors.add(password_opt.first_location, "malformed secret reference",
+                   hint="write exactly %(secret:NAME)s", subject=subject)
+        ok = False
+    n_errors = len(errors.messages)
+    kwargs: dict = {}
+    for key in INT_OPTIONS:
+        if key in options:
+            kwargs[key] = _parse_int(options[key], errors, subject)
+    caps = _parse_capabilities(options[CAPABILITY], errors, subject) \
+        if CAPABILITY in options else ()
+    only_if: list[Requirement] = []
+    if ONLY_IF in options:
+        for text, loc in options[ONLY_IF].lines:
+            try:
+                only_if.append(parse_requirement(text))
+            except ParseError as exc:
+                errors.add_parse_error(exc, loc, f"{subject} {ONLY_IF}")
+    notify: list[str] = []
+    if NOTIFY in options:
+        for text, loc in options[NOTIFY].lines:
+            for address in text.replace(",", " ").split():
+                if _EMAIL.fullmatch(address):
+                    notify.append(address)
+                else:
+                    errors.add(loc, "not an e-mail address", address,
+                               hint="e.g. notify_on_missing = ops@example.com",
+                               subject=subject)
+    properties: dict[str, str | int] = {}
+    for key, option in options.items():
+        if key in RESERVED:
+            continue
+        typo = _looks_like_reserved(key)
+        if typo:
+            errors.add(option.location, f"unknown option {key!r}", key,
+                       hint=f"did you mean {typo!r}? (other keys become worker properties)",
+                       subject=subject)
+            continue
+        if key == PRIORITY:
+            value = _parse_int(option, errors, subject)
+            if value is not None:
+                properties[key] = value
+            continue
+        properties[key] = option.value
+    if not ok or len(errors.messages) != n_errors:
+        return None
+    return WorkerSpec(name=name, location=section.location, password=password,
+                      capabilities=caps, only_if_requires=tuple(only_if),
+                      notify_on_missing=tuple(notify), properties=properties, **kwargs)
+
+
+def load_workers(paths: Iterable[str | Path], errors: Errors,
+                 display: dict[str, str] | None = None) -> tuple[WorkerSpec, ...]:
+    """Load every fragment; a worker defined in two fragments is an error.
+
+    ``display`` maps a path to the name used in messages (relative to the
+    master directory, as the admin wrote it).
+    """
+    workers: list[WorkerSpec] = []
+    seen: dict[str, Location] = {}
+    for path in paths:
+        ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
+        if ini is None:
+            continue
+        workers.extend(parse_workers(ini, errors, seen))
+    return tuple(workers)
+
+
+def parse_workers(ini: IniFile, errors: Errors,
+                  seen: dict[str, Location] | None = None) -> list[WorkerSpec]:
+    """Workers of one parsed fragment; ``seen`` tracks names across fragments."""
+    seen = {} if seen is None else seen
+    result = []
+    for section in ini.sections:
+        if section.name in seen:
+            first = seen[section.name]
+            errors.add(section.location, f"worker {section.name!r} is already defined in "
+                       f"{first}", f"[{section.name}]",
+                       hint="worker names must be unique over all fragments; rename one")
+            continue
+        seen[section.name] = section.location
+        spec = _parse_section(ini, section, errors)
+        if spec is not None:
+            result.append(spec)
+    return result

@@ -1,0 +1,122 @@
+"""The example master, for real: manifest + workers.cfg -> builds that pass.
+
+One master built from examples/, two real workers, one real PostgreSQL
+cluster. Builds are forced over REST and checked through REST and logs.
+The module shares one run: a zc.buildout bootstrap costs seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from anybox_buildbot.examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
+from anybox_buildbot.localrun import Rest
+
+EXPECTED_BUILDERS = {
+    "hello": {PG_WORKER, PLAIN_WORKER},
+    "pg-check": {PG_WORKER},
+    "fakelib-matrix-fl1.0": {PG_WORKER},
+    "fakelib-matrix-fl2.0": {PLAIN_WORKER},
+}
+BUILD_TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExampleRun]:
+    example = ExampleRun(tmp_path_factory.mktemp("example"))
+    try:
+        example.start()
+        yield example
+    finally:
+        example.stop()
+
+
+@pytest.fixture(scope="module")
+def rest(run: ExampleRun) -> Rest:
+    assert run.master is not None
+    return run.master.rest
+
+
+def force_and_wait(rest: Rest, builder: str, **props) -> tuple[dict, dict]:
+    brid = rest.force([builder], **props)[builder]
+    build = rest.wait_build(brid, timeout=BUILD_TIMEOUT)
+    return build, rest.build_properties(build["buildid"])
+
+
+def step_text(rest: Rest, build: dict, step: str) -> str:
+    return rest.step_log(build["buildid"], step)
+
+
+def test_builders_and_their_workers(rest: Rest) -> None:
+    builders = rest.builders()
+    assert set(builders) == set(EXPECTED_BUILDERS)
+    by_id = {b["builderid"]: name for name, b in builders.items()}
+    assigned: dict[str, set[str]] = {name: set() for name in builders}
+    for worker in rest.get("workers")["workers"]:
+        for conf in worker["configured_on"]:
+            assigned[by_id[conf["builderid"]]].add(worker["name"])
+    assert assigned == EXPECTED_BUILDERS
+
+
+def test_unbuildable_buildout_is_warned_about(run: ExampleRun) -> None:
+    assert run.master is not None
+    log = run.master.log_text()
+    line = next(x for x in log.splitlines() if "needs-oracle" in x)
+    assert "WARNING" in line and "not created" in line
+    assert "has no oracle" in line
+
+
+def test_passwords_stay_secret(run: ExampleRun, rest: Rest) -> None:
+    assert run.master is not None
+    exposed = run.master.log_text() + str(rest.get("workers"))
+    for password in run.passwords.values():
+        assert password not in exposed
+
+
+def test_postgresql_build_uses_capability_environment(run: ExampleRun, rest: Rest) -> None:
+    assert run.pg is not None
+    build, props = force_and_wait(rest, "pg-check")
+    assert build["results"] == 0, build["state_string"]
+    assert props["workername"] == PG_WORKER
+    assert props["cap_postgresql_port"] == str(run.pg.port)
+    assert props["pg_version"] == run.pg.version
+    assert props["build_requires"] == ["postgresql >= 9.6"]
+    out = step_text(rest, build, "test")
+    assert f"server PostgreSQL {run.pg.version}" in out
+    env_log = rest.step_log(build["buildid"], "capabilities", "capabilities")
+    assert f"env PGPORT={run.pg.port}" in env_log
+
+
+def test_build_for_runs_each_version_on_its_worker(rest: Rest) -> None:
+    for builder, worker, version, tag in (("fakelib-matrix-fl1.0", PG_WORKER, "1.0", "one"),
+                                          ("fakelib-matrix-fl2.0", PLAIN_WORKER, "2.0", "two")):
+        build, props = force_and_wait(rest, builder)
+        assert build["results"] == 0, (builder, build["state_string"])
+        assert props["workername"] == worker
+        assert props["fakelib_version"] == version
+        assert props["cap_fakelib_tag"] == tag
+        assert f"fakelib {version} tag {tag}" in step_text(rest, build, "test")
+
+
+def test_priority_and_warm_caches(rest: Rest) -> None:
+    """hello can run on both workers; local-pg has the higher priority.
+
+    By now local-pg bootstrapped zc.buildout for other builders: the first
+    hello build takes it from the worker's wheel cache, the second finds
+    it in its own venv. Neither downloads it.
+    """
+    first, props = force_and_wait(rest, "hello")
+    assert first["results"] == 0
+    assert props["workername"] == PG_WORKER
+    boot = step_text(rest, first, "bootstrap")
+    assert "installed from the worker wheel cache" in boot
+    assert "downloading" not in boot
+    second, props = force_and_wait(rest, "hello")
+    assert second["results"] == 0 and props["workername"] == PG_WORKER
+    boot = step_text(rest, second, "bootstrap")
+    assert "already installed" in boot and "downloading" not in boot
+    buildout = step_text(rest, second, "buildout")
+    assert "Getting distribution" not in buildout
+    assert "six" in step_text(rest, second, "test")

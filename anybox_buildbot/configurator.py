@@ -21,13 +21,15 @@ from .capability import Capability
 from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location
 from .factory import make_factory
-from .manifest import BuildoutSpec, load_manifests
+from .manifest import BuildoutSpec, Watch, load_manifests
+from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
+from .steps.source import TAG_PROPERTY
 from .subfactories import StepSetFactory, load_registry
+from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
 FORCE_SCHEDULER = "force"
-SUPPORTED_KINDS = ("standalone",)
 
 
 def prefer_priority(builder, workers, buildrequest):
@@ -54,13 +56,16 @@ class BuildoutsConfigurator:
                  workers_path: str | Sequence[str] = "workers.cfg",
                  poll_interval: int | None = None,
                  capabilities: Mapping[str, Mapping] | None = None,
-                 strict: bool = False) -> None:
+                 strict: bool = False,
+                 vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = ()) -> None:
         self.basedir = Path(os.path.abspath(buildmaster_dir))
         self.config = buildmaster_config
         self.manifest_paths = tuple(manifest_paths)
         self.workers_paths = ((workers_path,) if isinstance(workers_path, (str, os.PathLike))
                               else tuple(workers_path))
         self.poll_interval = poll_interval
+        self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
+        self.watch_dir = self.basedir / WATCH_DIR
         self.strict = strict
         self.capabilities: dict[str, dict] = (default_capabilities() if capabilities is None
                                               else {k: dict(v) for k, v in capabilities.items()})
@@ -72,6 +77,7 @@ class BuildoutsConfigurator:
         self.misses: tuple[Miss, ...] = ()
         self._step_sets: dict[str, StepSetFactory] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
+        self._watch_cache: tuple[tuple[str, ...], tuple] | None = None
 
     # -- helpers -----------------------------------------------------------
     def _path(self, path: str | os.PathLike) -> tuple[str, str]:
@@ -115,10 +121,6 @@ class BuildoutsConfigurator:
 
     def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
         subject = f"buildout [{spec.name}]"
-        if spec.source.kind not in SUPPORTED_KINDS:
-            errors.add(spec.source.location, f"buildout kind {spec.source.kind!r} is not "
-                       "supported yet", spec.source.kind,
-                       hint="supported: " + ", ".join(SUPPORTED_KINDS), subject=subject)
         assert self._step_sets is not None
         for option, names in (("post-dl-steps", spec.post_dl_steps),
                               ("db-steps", spec.db_steps),
@@ -170,7 +172,8 @@ class BuildoutsConfigurator:
         made = {}
         for spec in specs:
             self.buildouts[spec.name] = spec
-            made[spec.name] = make_factory(spec, fleet, registry, self._step_sets)
+            made[spec.name] = make_factory(spec, fleet, registry, self._step_sets,
+                                           self.watch_dir)
         self.build_factories.update(made)
         return made
 
@@ -213,15 +216,47 @@ class BuildoutsConfigurator:
         return made
 
     def make_schedulers(self) -> list:
-        """The ``force`` scheduler over every builder made so far."""
+        """The ``force`` scheduler over every builder made so far, and the
+        change-triggered / nightly schedulers of the registered buildouts."""
         names = sorted(n for names in self.factories_to_builders.values() for n in names)
         made = []
         if names:
             made.append(schedulers.ForceScheduler(
                 name=FORCE_SCHEDULER, builderNames=names,
-                properties=[util.StringParameter(name="buildout-tag", label="Buildout tag",
+                properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
                                                  default="")]))
+        _repos, watches = self._watches()
+        made.extend(make_schedulers(self.buildouts.values(), watches,
+                                    self.factories_to_builders))
         self.config.setdefault("schedulers", []).extend(made)
+        return made
+
+    def _watches(self) -> tuple[dict[Repo, RepoWatch], dict[str, tuple[Watch, ...]]]:
+        """Manifest watches merged with the auto-watch reports of past builds.
+
+        Computed once per set of registered buildouts: reports are read (and
+        their warnings logged) once per configuration load.
+        """
+        key = tuple(self.buildouts)
+        if self._watch_cache is not None and self._watch_cache[0] == key:
+            return self._watch_cache[1]
+        reports = {}
+        for spec in self.buildouts.values():
+            if spec.auto_watch:
+                found, warning = read_report(self.watch_dir / f"{spec.name}.json")
+                if warning:
+                    log.msg(f"anybox_buildbot: WARNING: {warning}")
+                reports[spec.name] = found
+        result = collect(self.buildouts.values(), reports, self.vcs_master_url_rewrite_rules)
+        self._watch_cache = (key, result)
+        return result
+
+    def make_change_sources(self) -> list:
+        """One poller per distinct watched repository."""
+        repos, _watches = self._watches()
+        made = make_change_sources(repos, self.poll_interval,
+                                   lambda text: log.msg(f"anybox_buildbot: WARNING: {text}"))
+        self.config.setdefault("change_source", []).extend(made)
         return made
 
     def populate(self) -> None:
@@ -240,7 +275,7 @@ class BuildoutsConfigurator:
         self._register(specs, registry)
         self._add_builders(plan)
         self.make_schedulers()
-        self.config.setdefault("change_source", [])
+        self.make_change_sources()
 
 
 def configure_from_buildouts(basedir: str | os.PathLike, config: dict,

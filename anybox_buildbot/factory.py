@@ -7,8 +7,10 @@ reads the pins at build time. Order of steps follows SPEC section 6.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from importlib import resources
+from pathlib import Path
 
 from buildbot.plugins import steps, util
 from buildbot.process.factory import BuildFactory
@@ -17,15 +19,47 @@ from .capability import Capability
 from .manifest import BuildoutSpec
 from .registry import CapabilitySpec, spec_for
 from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities, Wanted
+from .steps.source import ARCHIVE_DIR, source_steps
 from .subfactories import StepContext, StepSetFactory
+from .watching import MAX_REPORT_BYTES
 
-CACHE_DIR = "../../buildout-caches"
-BOOTSTRAP_SCRIPT = "anybox-bootstrap.py"
 CACHE_LOCK = util.WorkerLock("anybox-buildout-caches", maxCount=1)
+WATCH_REPORT = ".anybox-watch.json"
 
 
-def _bootstrap_script_path() -> str:
-    return str(resources.files("anybox_buildbot") / "worker_scripts" / "bootstrap.py")
+def ship(script: str, workdir: str = "build") -> steps.FileDownload:
+    """Copy one of our worker scripts next to the build, as anybox-<script>."""
+    source = resources.files("anybox_buildbot") / "worker_scripts" / script
+    return steps.FileDownload(name=f"ship-{script}", mastersrc=str(source),
+                              workerdest=f"anybox-{script}", workdir=workdir,
+                              haltOnFailure=True)
+
+
+def buildout_dir(spec: BuildoutSpec) -> tuple[str, str]:
+    """(workdir of the buildout steps, CFG relative to it).
+
+    Buildout puts bin/ and parts/ next to its config file, so the steps run
+    in the config file's folder: test commands like ``bin/test`` then work
+    whatever the checkout layout (``subdir=``, archives, nested CFG).
+    """
+    parts = ["build"]
+    if spec.source.kind == "archive":
+        parts.append(ARCHIVE_DIR)
+    if spec.source.subdir:
+        parts.append(spec.source.subdir)
+    folder, cfg = posixpath.split(spec.source.cfg)
+    if folder:
+        parts.append(folder)
+    return posixpath.normpath(posixpath.join(*parts)), cfg
+
+
+def cache_dir(workdir: str) -> str:
+    """Path from ``workdir`` to ``<worker basedir>/buildout-caches``.
+
+    Step workdirs are relative to ``<worker basedir>/<builder>``.
+    """
+    depth = len(workdir.split("/")) + 1
+    return "/".join([".."] * depth + ["buildout-caches"])
 
 
 def wanted_capabilities(spec: BuildoutSpec,
@@ -39,19 +73,11 @@ def wanted_capabilities(spec: BuildoutSpec,
     return tuple(result)
 
 
-def _source_steps(spec: BuildoutSpec) -> list:
-    source = spec.source
-    if source.kind == "standalone":
-        return [steps.FileDownload(name="download buildout", mastersrc=str(source.path),
-                                   workerdest="buildout.cfg", haltOnFailure=True)]
-    raise NotImplementedError(source.kind)  # rejected earlier by the configurator
-
-
-def buildout_command(spec: BuildoutSpec) -> list[str]:
+def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
     """``bin/buildout`` with the per-worker caches and the manifest's options."""
-    command = ["venv/bin/buildout", "-c", spec.source.cfg,
-               f"buildout:eggs-directory={CACHE_DIR}/eggs",
-               f"buildout:download-cache={CACHE_DIR}/downloads"]
+    command = ["venv/bin/buildout", "-c", cfg,
+               f"buildout:eggs-directory={caches}/eggs",
+               f"buildout:download-cache={caches}/downloads"]
     command.extend(f"{section}:{option}={value}"
                    for section, option, value in spec.buildout_options)
     return command
@@ -59,15 +85,18 @@ def buildout_command(spec: BuildoutSpec) -> list[str]:
 
 def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]],
                  registry: Mapping[str, CapabilitySpec],
-                 step_sets: Mapping[str, StepSetFactory]) -> BuildFactory:
+                 step_sets: Mapping[str, StepSetFactory],
+                 watch_dir: Path | None = None) -> BuildFactory:
     env = util.Property(ENV_PROPERTY, default={})
     lock = [CACHE_LOCK.access("exclusive")]
+    workdir, cfg = buildout_dir(spec)
+    caches = cache_dir(workdir)
     factory = BuildFactory()
     factory.addStep(ChooseCapabilities(fleet, wanted_capabilities(spec, registry), registry,
                                        spec.env))
-    for step in _source_steps(spec):
+    for step in source_steps(spec, ship):
         factory.addStep(step)
-    context = StepContext(spec, env)
+    context = StepContext(spec, env, workdir)
     cleanup: list = []
 
     def add_sets(names: tuple[str, ...]) -> None:
@@ -78,14 +107,23 @@ def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]]
             cleanup.extend(step_set.cleanup)
 
     add_sets(spec.post_dl_steps)
-    factory.addStep(steps.FileDownload(name="ship bootstrap", mastersrc=_bootstrap_script_path(),
-                                       workerdest=BOOTSTRAP_SCRIPT, haltOnFailure=True))
+    factory.addStep(ship("bootstrap.py", workdir))
     factory.addStep(steps.ShellCommand(
-        name="bootstrap", haltOnFailure=True, env=env, locks=lock,
-        command=[util.Property(PYTHON_PROPERTY, default="python3"), BOOTSTRAP_SCRIPT,
-                 "--version", spec.buildout_version, "--venv", "venv", "--cache", CACHE_DIR]))
+        name="bootstrap", haltOnFailure=True, env=env, locks=lock, workdir=workdir,
+        command=[util.Property(PYTHON_PROPERTY, default="python3"), "anybox-bootstrap.py",
+                 "--version", spec.buildout_version, "--venv", "venv", "--cache", caches]))
     factory.addStep(steps.ShellCommand(name="buildout", haltOnFailure=True, env=env,
-                                       locks=lock, command=buildout_command(spec)))
+                                       locks=lock, workdir=workdir,
+                                       command=buildout_command(spec, cfg, caches)))
+    if spec.auto_watch and watch_dir is not None:
+        factory.addStep(ship("autowatch.py", workdir))
+        factory.addStep(steps.ShellCommand(
+            name="auto-watch", workdir=workdir, env=env, flunkOnFailure=False,
+            warnOnFailure=True, command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
+        factory.addStep(steps.FileUpload(
+            name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
+            masterdest=str(watch_dir / f"{spec.name}.json"), maxsize=MAX_REPORT_BYTES,
+            mode=0o644, flunkOnFailure=False, warnOnFailure=True))
     add_sets(spec.db_steps)
     add_sets(spec.post_buildout_steps)
     for step in cleanup:

@@ -29,6 +29,7 @@ class StepContext:
 
     buildout: BuildoutSpec
     env: Any = field(default_factory=lambda: util.Property(ENV_PROPERTY, default={}))
+    workdir: str = "build"      # where bin/buildout ran: bin/, parts/ are here
 
 
 @dataclass
@@ -44,6 +45,7 @@ def test_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
     """Run the manifest's ``test-command`` as an argument list (no shell)."""
     return StepSet(steps=[steps.ShellCommand(
         name="test", command=list(context.buildout.test_command), env=context.env,
+        workdir=context.workdir,
         haltOnFailure=True, description=["testing"], descriptionDone=["test"])])
 
 

@@ -1,0 +1,119 @@
+"""Buildbot change sources and schedulers for watched repositories.
+
+Turns the merged watch map of ``watching`` into one poller per repository
+and, per buildout, a change-triggered scheduler whose filter accepts
+exactly that buildout's (repository, branch) pairs. Filters are comparable
+values, so a reconfig with the same files yields equal objects and
+Buildbot keeps the running services untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+
+from buildbot.plugins import changes, schedulers, util
+
+from .manifest import BuildoutSpec, Watch
+from .watching import Repo, RepoWatch
+
+DEFAULT_POLL_INTERVAL = 600
+
+
+class AcceptWatched:
+    """ChangeFilter ``filter_fn`` accepting changes of given (repository,
+    branch) pairs; a ``None`` branch accepts any branch (bzr)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str | None]]) -> None:
+        self.pairs = frozenset(pairs)
+        self.any_branch = frozenset(repo for repo, branch in self.pairs if branch is None)
+
+    def __call__(self, change) -> bool:
+        return (change.repository in self.any_branch
+                or (change.repository, change.branch) in self.pairs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AcceptWatched) and other.pairs == self.pairs
+
+    def __hash__(self) -> int:
+        return hash(self.pairs)
+
+    def __repr__(self) -> str:
+        return f"AcceptWatched({sorted(self.pairs, key=str)!r})"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+
+
+def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: int | None,
+                        warn: Callable[[str], None]) -> list:
+    """One poller per repository, with every watched branch of it."""
+    interval = poll_interval or DEFAULT_POLL_INTERVAL
+    made = []
+    for repo, watch in repos.items():
+        branches = sorted(b for b in watch.branches if b is not None)
+        if repo.vcs == "git":
+            made.append(changes.GitPoller(
+                repourl=repo.url, branches=branches or ["master"], pollInterval=interval,
+                name=f"anybox-git:{repo.url}", pollAtLaunch=True,
+                workdir=f"gitpoller-work/{_short_hash(repo.url)}"))
+        elif repo.vcs == "hg":
+            made.append(changes.HgPoller(
+                repourl=repo.url, branches=branches or ["default"], pollInterval=interval,
+                name=f"anybox-hg:{repo.url}", pollAtLaunch=True,
+                workdir=f"hgpoller-work/{_short_hash(repo.url)}"))
+        else:
+            buildouts = sorted({n for names in watch.branches.values() for n in names})
+            warn(f"bzr repository {repo.url} is not polled (Buildbot 4 has no bzr poller); "
+                 f"buildouts {', '.join(buildouts)} build on force or nightly only")
+    return made
+
+
+def _cron_fields(cron: str) -> dict[str, object]:
+    """Nightly keyword arguments from a 5-field cron line.
+
+    Cron counts days of week from Sunday = 0 (or 7); Buildbot from
+    Monday = 0, so explicit days are converted.
+    """
+    minute, hour, dom, month, dow = cron.split()
+
+    def field(text: str) -> object:
+        if text == "*":
+            return "*"
+        if text.isdigit():
+            return int(text)
+        return text
+
+    if dow == "*":
+        day_of_week: object = "*"
+    else:
+        days: list[int] = []
+        for part in dow.split(","):
+            low, _, high = part.partition("-")
+            for day in range(int(low), int(high or low) + 1):
+                days.append((day - 1) % 7)
+        day_of_week = sorted(set(days))
+    return dict(minute=field(minute), hour=field(hour), dayOfMonth=field(dom),
+                month=field(month), dayOfWeek=day_of_week)
+
+
+def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tuple[Watch, ...]],
+                    builders_of: Mapping[str, list[str]]) -> list:
+    """Change-triggered and nightly schedulers, one of each per buildout at most."""
+    made = []
+    for spec in sorted(buildouts, key=lambda s: s.name):
+        names = sorted(builders_of.get(spec.name, ()))
+        if not names:
+            continue
+        mine = watches.get(spec.name, ())
+        if mine:
+            made.append(schedulers.AnyBranchScheduler(
+                name=f"{spec.name}-changes", builderNames=names,
+                treeStableTimer=spec.tree_stable_timer or None,
+                change_filter=util.ChangeFilter(filter_fn=AcceptWatched(
+                    (w.url, w.branch) for w in mine))))
+        if spec.nightly:
+            made.append(schedulers.Nightly(name=f"{spec.name}-nightly", builderNames=names,
+                                           onlyIfChanged=False, **_cron_fields(spec.nightly)))
+    return made

@@ -1,0 +1,76 @@
+"""Steps that put the buildout on the worker, one recipe per buildout kind.
+
+Checkouts always build the configured branch head (``alwaysUseLatest``):
+a build may be triggered by a change in *another* watched repository (an
+extended cfg, a develop source), whose revision means nothing here.
+"""
+
+from __future__ import annotations
+
+from buildbot.plugins import steps, util
+from buildbot.process import buildstep
+from buildbot.process.results import FAILURE, SUCCESS
+
+from ..manifest import BuildoutSpec
+
+TAG_PROPERTY = "buildout-tag"
+ARCHIVE_DIR = "archive"
+
+
+class RequireTag(buildstep.BuildStep):
+    """Fail early, and say why, when a tag buildout is built without a tag."""
+
+    name = "check-buildout-tag"
+    haltOnFailure = True
+
+    async def run(self) -> int:
+        tag = self.getProperty(TAG_PROPERTY)
+        if not tag or not str(tag).strip():
+            await self.addCompleteLog("error", (
+                f"This buildout is built from a tag, and the '{TAG_PROPERTY}' property is "
+                f"empty.\nForce the build with a tag, e.g. {TAG_PROPERTY}=v1.0 in the force "
+                "form, or --prop buildout-tag=v1.0.\n"))
+            self.descriptionDone = [f"missing {TAG_PROPERTY}"]
+            return FAILURE
+        self.descriptionDone = [f"tag {tag}"]
+        return SUCCESS
+
+
+def source_steps(spec: BuildoutSpec, ship) -> list:
+    """Steps fetching the buildout for ``spec``; ``ship(script)`` returns a
+    step copying one of our worker scripts into the build directory."""
+    source = spec.source
+    tag = util.Interpolate(f"%(prop:{TAG_PROPERTY})s")
+    if source.kind == "standalone":
+        return [steps.FileDownload(name="download-buildout", mastersrc=str(source.path),
+                                   workerdest="buildout.cfg", haltOnFailure=True)]
+    if source.kind == "git":
+        shallow = {"mode": "full", "method": "clobber", "shallow": True} \
+            if spec.git_shallow else {"mode": "incremental"}
+        return [steps.Git(name="checkout", repourl=source.url, branch=source.branch,
+                          alwaysUseLatest=True, haltOnFailure=True, **shallow)]
+    if source.kind == "gittag":
+        return [RequireTag(), steps.Git(name="checkout", repourl=source.url, branch=tag,
+                                        mode="full", method="clobber", alwaysUseLatest=True,
+                                        shallow=spec.git_shallow, haltOnFailure=True)]
+    if source.kind == "hg":
+        return [steps.Mercurial(name="checkout", repourl=source.url, mode="incremental",
+                                branchType="inrepo", defaultBranch=source.branch,
+                                alwaysUseLatest=True, haltOnFailure=True)]
+    if source.kind == "hgtag":
+        return [RequireTag(),
+                steps.Mercurial(name="checkout", repourl=source.url, mode="full",
+                                method="clobber", branchType="inrepo", defaultBranch="default",
+                                alwaysUseLatest=True, haltOnFailure=True),
+                steps.ShellCommand(name="update-to-tag", haltOnFailure=True,
+                                   command=["hg", "update", "--clean", "-r", tag])]
+    if source.kind == "bzr":
+        return [steps.Bzr(name="checkout", repourl=source.url, mode="full", method="clobber",
+                          alwaysUseLatest=True, haltOnFailure=True)]
+    if source.kind == "archive":
+        url = util.Interpolate(source.url) if "%(" in (source.url or "") else source.url
+        return [ship("fetch_archive.py"),
+                steps.ShellCommand(name="fetch-archive", haltOnFailure=True,
+                                   command=["python3", "anybox-fetch_archive.py", url,
+                                            ARCHIVE_DIR])]
+    raise ValueError(f"unknown buildout kind {source.kind!r}")

@@ -1,0 +1,67 @@
+"""Fetch a buildout archive (tarball or zip) and unpack it, on the worker.
+
+Shipped by the master and run as ``python3 fetch_archive.py URL DEST``.
+DEST is emptied first so files removed from the archive do not linger.
+Extraction refuses members escaping DEST (absolute paths, ``..``, links
+pointing outside). Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+
+
+def _inside(dest: str, name: str) -> bool:
+    target = os.path.realpath(os.path.join(dest, name))
+    return target == dest or target.startswith(dest + os.sep)
+
+
+def unpack(archive: str, dest: str) -> int:
+    dest = os.path.realpath(dest)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+            bad = [n for n in names if not _inside(dest, n)]
+            if bad:
+                raise SystemExit(f"refusing archive member outside the build: {bad[0]!r}")
+            zf.extractall(dest)
+            return len(names)
+    with tarfile.open(archive) as tf:
+        members = tf.getmembers()
+        bad = [m.name for m in members if not _inside(dest, m.name)]
+        if bad:
+            raise SystemExit(f"refusing archive member outside the build: {bad[0]!r}")
+        tf.extractall(dest, filter="data")
+        return len(members)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: fetch_archive.py URL DEST", file=sys.stderr)
+        return 2
+    url, dest = argv
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    with tempfile.NamedTemporaryFile(suffix=".archive", delete=False) as tmp:
+        path = tmp.name
+    try:
+        if "://" in url:
+            print(f"downloading {url}", flush=True)
+            urllib.request.urlretrieve(url, path)
+        else:
+            shutil.copyfile(url, path)
+        count = unpack(path, dest)
+    finally:
+        os.unlink(path)
+    print(f"unpacked {count} entries into {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,213 @@
+"""Buildouts from real git repositories, watched by real pollers.
+
+A real master and worker; bare git repositories in a temp dir reached by
+file:// URLs; a short poll interval and tree-stable timer so that a commit
+turns into a build within seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from anybox_buildbot.localrun import Master, Rest, Worker, wait_for
+
+BUILD_TIMEOUT = 300
+POLL = 2
+GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+
+
+def git(cwd: Path, *args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def commit(work: Path, files: dict[str, str], message: str, branch: str,
+           push: bool = True) -> str:
+    if git(work, "symbolic-ref", "--short", "HEAD") != branch:
+        git(work, "checkout", "-q", branch)
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    if push:
+        git(work, "push", "-q", "origin", branch)
+    return git(work, "rev-parse", "HEAD")
+
+
+MASTER_CFG = """\
+from anybox_buildbot import configure_from_buildouts
+c = BuildmasterConfig = {{
+    'buildbotNetUsageData': None,
+    'title': 'vcs e2e',
+    'buildbotURL': '{url}',
+    'protocols': {{'pb': {{'port': '{pb}'}}}},
+    'www': {{'port': '{www}', 'plugins': {{}}}},
+    'db': {{'db_url': 'sqlite:///state.sqlite'}},
+}}
+configure_from_buildouts(basedir, c, poll_interval={poll})
+"""
+
+
+@dataclass
+class Setup:
+    root: Path
+    master: Master
+    rest: Rest
+    app_work: Path
+    shared: Path
+
+    def builds(self, builder: str) -> list[dict]:
+        return self.rest.get(f"builders/{builder}/builds")["builds"]
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(self.builds(name)) for name in self.rest.builders()}
+
+    def wait_new_build(self, builder: str, before: int) -> dict:
+        def finished() -> dict | None:
+            builds = self.builds(builder)
+            if len(builds) > before:
+                latest = max(builds, key=lambda b: b["number"])
+                return latest if latest["complete"] else None
+            return None
+        return wait_for(finished, BUILD_TIMEOUT, interval=0.5,
+                        what=f"a change-triggered build of {builder}")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    root = tmp_path_factory.mktemp("vcs")
+    # shared: a plain checkout holding a cfg the app buildout extends
+    shared = root / "shared"
+    shared.mkdir()
+    git(shared, "init", "-q", "-b", "master")
+    commit(shared, {"base.cfg": "[buildout]\nparts =\n"}, "base", "master", push=False)
+    # app: a bare repository with master, other and feature branches and a tag
+    bare = root / "app.git"
+    git(root, "init", "-q", "--bare", "-b", "master", str(bare))
+    work = root / "app-work"
+    git(root, "clone", "-q", str(bare), str(work))
+    git(work, "symbolic-ref", "HEAD", "refs/heads/master")
+    cfg = f"[buildout]\nextends = {shared / 'base.cfg'}\n"
+    commit(work, {"buildout.cfg": cfg, "VERSION": "one\n"}, "v1", "master")
+    git(work, "tag", "v1")
+    git(work, "push", "-q", "origin", "v1")
+    commit(work, {"VERSION": "two\n"}, "v2", "master")
+    for branch in ("other", "feature"):
+        git(work, "checkout", "-q", "-b", branch)
+        git(work, "push", "-q", "origin", branch)
+    url = f"file://{bare}"
+    master_dir = root / "master"
+    (master_dir / "buildouts").mkdir(parents=True)
+    (master_dir / "buildouts" / "MANIFEST.cfg").write_text(f"""\
+[DEFAULT]
+tree-stable-timer = 1
+test-command = cat VERSION
+
+[app]
+buildout = git {url} master buildout.cfg
+watch = git {url} master
+
+[other]
+buildout = git {url} other buildout.cfg
+
+[app-tag]
+buildout = gittag {url} buildout.cfg
+watch =
+
+[auto]
+buildout = git {url} master buildout.cfg
+watch =
+auto-watch = true
+""")
+    (master_dir / "workers.cfg").write_text("[w1]\npassword = vcs-pass\n")
+    master = Master(master_dir)
+    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
+                                          www=master.www_endpoint, poll=POLL))
+    worker = Worker(root / "w1", "w1", "vcs-pass", master.pb_port)
+    try:
+        master.create()
+        master.start()
+        worker.create()
+        worker.start()
+        master.rest.wait_worker_connected("w1", 30)
+        yield Setup(root, master, master.rest, work, shared)
+    finally:
+        worker.close()
+        master.close()
+
+
+def force(setup: Setup, builder: str, **props) -> tuple[dict, dict]:
+    brid = setup.rest.force([builder], **props)[builder]
+    build = setup.rest.wait_build(brid, timeout=BUILD_TIMEOUT)
+    return build, setup.rest.build_properties(build["buildid"])
+
+
+def test_git_buildout_builds_branch_head(setup: Setup) -> None:
+    build, props = force(setup, "app")
+    assert build["results"] == 0, build["state_string"]
+    head = git(setup.app_work, "rev-parse", "origin/master")
+    assert props["got_revision"] == head
+    assert setup.rest.step_log(build["buildid"], "test").count("two") == 1
+
+
+def test_gittag_builds_the_given_tag_and_requires_one(setup: Setup) -> None:
+    build, _props = force(setup, "app-tag", **{"buildout-tag": "v1"})
+    assert build["results"] == 0, build["state_string"]
+    assert "one" in setup.rest.step_log(build["buildid"], "test")
+    build, _props = force(setup, "app-tag")
+    assert build["results"] == 2
+    message = setup.rest.step_log(build["buildid"], "check-buildout-tag", "error")
+    assert "'buildout-tag' property is empty" in message
+
+
+def test_commits_trigger_exactly_the_watching_builders(setup: Setup) -> None:
+    time.sleep(POLL * 2)  # pollers have recorded the initial heads
+    before = setup.counts()
+    commit(setup.app_work, {"VERSION": "three\n"}, "v3", "master")
+    build = setup.wait_new_build("app", before["app"])
+    assert build["results"] == 0
+    setup.wait_new_build("auto", before["auto"])  # auto-watch covers its own repository
+    # 'other' builds from the same repository but watches branch 'other'
+    commit(setup.app_work, {"NOTE": "x\n"}, "on other", "other")
+    setup.wait_new_build("other", before["other"])
+    time.sleep(POLL * 2 + 2)
+    after = setup.counts()
+    assert after["app"] == before["app"] + 1
+    assert after["other"] == before["other"] + 1
+    assert after["auto"] == before["auto"] + 1
+    assert after["app-tag"] == before["app-tag"]  # explicit empty watch
+    # a commit on a branch nobody watches triggers nothing
+    commit(setup.app_work, {"NOTE": "y\n"}, "on feature", "feature")
+    time.sleep(POLL * 3 + 2)
+    assert setup.counts() == after
+
+
+def test_auto_watch_adds_the_extended_repository(setup: Setup) -> None:
+    build, _props = force(setup, "auto")
+    assert build["results"] == 0, build["state_string"]
+    report = setup.master.basedir / "watch" / "auto.json"
+    assert str(setup.shared) in report.read_text()
+    sources = setup.rest.get("changesources")["changesources"]
+    assert not any(str(setup.shared) in s["name"] for s in sources)
+    rc, output = setup.master.reconfig()
+    assert rc == 0, output
+    sources = wait_for(
+        lambda: [s for s in setup.rest.get("changesources")["changesources"]
+                 if str(setup.shared) in s["name"]] or None,
+        30, what="a poller for the extended repository")
+    assert len(sources) == 1
+    time.sleep(POLL * 2)
+    before = len(setup.builds("auto"))
+    commit(setup.shared, {"base.cfg": "[buildout]\nparts =\n# changed\n"}, "base 2",
+           "master", push=False)
+    build = setup.wait_new_build("auto", before)
+    assert build["results"] == 0

@@ -20,7 +20,7 @@ from twisted.python import log
 from .capability import Capability
 from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location
-from .factory import make_factory
+from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
@@ -167,13 +167,12 @@ class BuildoutsConfigurator:
 
     def _register(self, specs: Sequence[BuildoutSpec], registry: Mapping[str, CapabilitySpec]
                   ) -> dict[str, BuildFactory]:
-        fleet = self._fleet()
         assert self._step_sets is not None
+        maker = FactoryMaker(self._fleet(), registry, self._step_sets, self.watch_dir)
         made = {}
         for spec in specs:
             self.buildouts[spec.name] = spec
-            made[spec.name] = make_factory(spec, fleet, registry, self._step_sets,
-                                           self.watch_dir)
+            made[spec.name] = maker.make(spec)
         self.build_factories.update(made)
         return made
 

@@ -80,8 +80,9 @@ class ExampleRun:
             worker.create()
             worker.start()
             self.workers[name] = worker
-        for name in self.workers:
+        for name, worker in self.workers.items():
             master.rest.wait_worker_connected(name, 30)
+            worker.wait_attached(30)
         return master
 
     def stop(self) -> None:

@@ -27,10 +27,12 @@ CACHE_LOCK = util.WorkerLock("anybox-buildout-caches", maxCount=1)
 WATCH_REPORT = ".anybox-watch.json"
 
 
+SCRIPTS_DIR = str(resources.files("anybox_buildbot") / "worker_scripts")
+
+
 def ship(script: str, workdir: str = "build") -> steps.FileDownload:
     """Copy one of our worker scripts next to the build, as anybox-<script>."""
-    source = resources.files("anybox_buildbot") / "worker_scripts" / script
-    return steps.FileDownload(name=f"ship-{script}", mastersrc=str(source),
+    return steps.FileDownload(name=f"ship-{script}", mastersrc=f"{SCRIPTS_DIR}/{script}",
                               workerdest=f"anybox-{script}", workdir=workdir,
                               haltOnFailure=True)
 
@@ -83,49 +85,92 @@ def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
     return command
 
 
+class FactoryMaker:
+    """Makes the factories of one configuration, sharing identical steps.
+
+    A step object is an immutable recipe (Buildbot records its constructor
+    arguments and instantiates a fresh step per build), so factories can
+    share one recipe. Most buildouts of a fleet have the same bootstrap,
+    buildout and test steps: building each distinct one once keeps a
+    1000-buildout reconfig close to the cost of its distinct parts.
+    """
+
+    def __init__(self, fleet: Mapping[str, tuple[Capability, ...]],
+                 registry: Mapping[str, CapabilitySpec],
+                 step_sets: Mapping[str, StepSetFactory],
+                 watch_dir: Path | None = None) -> None:
+        self.fleet = fleet
+        self.registry = registry
+        self.step_sets = step_sets
+        self.watch_dir = watch_dir
+        self.env = util.Property(ENV_PROPERTY, default={})
+        self.lock = [CACHE_LOCK.access("exclusive")]
+        self._steps: dict[tuple, object] = {}
+
+    def shared(self, key: tuple, make) -> object:
+        step = self._steps.get(key)
+        if step is None:
+            step = self._steps[key] = make()
+        return step
+
+    def make(self, spec: BuildoutSpec) -> BuildFactory:
+        env, lock = self.env, self.lock
+        workdir, cfg = buildout_dir(spec)
+        caches = cache_dir(workdir)
+        wanted = wanted_capabilities(spec, self.registry)
+        factory = BuildFactory()
+        factory.addStep(self.shared(("capabilities", wanted, spec.env), lambda: (
+            ChooseCapabilities(self.fleet, wanted, self.registry, spec.env))))
+        if spec.source.kind == "standalone":
+            factory.addStep(self.shared(("standalone", spec.source.path), lambda: (
+                source_steps(spec, ship)[0])))
+        else:
+            for step in source_steps(spec, ship):
+                factory.addStep(step)
+        context = StepContext(spec, env, workdir)
+        cleanup: list = []
+
+        def add_sets(names: tuple[str, ...]) -> None:
+            for name in names:
+                step_set = self.step_sets[name](spec.step_options.get(name, {}), context)
+                for step in step_set.steps:
+                    factory.addStep(step)
+                cleanup.extend(step_set.cleanup)
+
+        add_sets(spec.post_dl_steps)
+        factory.addStep(self.shared(("ship", "bootstrap.py", workdir),
+                                    lambda: ship("bootstrap.py", workdir)))
+        factory.addStep(self.shared(("bootstrap", spec.buildout_version, workdir), lambda: (
+            steps.ShellCommand(
+                name="bootstrap", haltOnFailure=True, env=env, locks=lock, workdir=workdir,
+                command=[util.Property(PYTHON_PROPERTY, default="python3"),
+                         "anybox-bootstrap.py", "--version", spec.buildout_version,
+                         "--venv", "venv", "--cache", caches]))))
+        command = buildout_command(spec, cfg, caches)
+        factory.addStep(self.shared(("buildout", tuple(command), workdir), lambda: (
+            steps.ShellCommand(name="buildout", haltOnFailure=True, env=env, locks=lock,
+                               workdir=workdir, command=command))))
+        if spec.auto_watch and self.watch_dir is not None:
+            factory.addStep(ship("autowatch.py", workdir))
+            factory.addStep(steps.ShellCommand(
+                name="auto-watch", workdir=workdir, env=env, flunkOnFailure=False,
+                warnOnFailure=True,
+                command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
+            factory.addStep(steps.FileUpload(
+                name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
+                masterdest=str(self.watch_dir / f"{spec.name}.json"),
+                maxsize=MAX_REPORT_BYTES, mode=0o644, flunkOnFailure=False,
+                warnOnFailure=True))
+        add_sets(spec.db_steps)
+        add_sets(spec.post_buildout_steps)
+        for step in cleanup:
+            factory.addStep(step)
+        return factory
+
+
 def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]],
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
                  watch_dir: Path | None = None) -> BuildFactory:
-    env = util.Property(ENV_PROPERTY, default={})
-    lock = [CACHE_LOCK.access("exclusive")]
-    workdir, cfg = buildout_dir(spec)
-    caches = cache_dir(workdir)
-    factory = BuildFactory()
-    factory.addStep(ChooseCapabilities(fleet, wanted_capabilities(spec, registry), registry,
-                                       spec.env))
-    for step in source_steps(spec, ship):
-        factory.addStep(step)
-    context = StepContext(spec, env, workdir)
-    cleanup: list = []
-
-    def add_sets(names: tuple[str, ...]) -> None:
-        for name in names:
-            step_set = step_sets[name](spec.step_options.get(name, {}), context)
-            for step in step_set.steps:
-                factory.addStep(step)
-            cleanup.extend(step_set.cleanup)
-
-    add_sets(spec.post_dl_steps)
-    factory.addStep(ship("bootstrap.py", workdir))
-    factory.addStep(steps.ShellCommand(
-        name="bootstrap", haltOnFailure=True, env=env, locks=lock, workdir=workdir,
-        command=[util.Property(PYTHON_PROPERTY, default="python3"), "anybox-bootstrap.py",
-                 "--version", spec.buildout_version, "--venv", "venv", "--cache", caches]))
-    factory.addStep(steps.ShellCommand(name="buildout", haltOnFailure=True, env=env,
-                                       locks=lock, workdir=workdir,
-                                       command=buildout_command(spec, cfg, caches)))
-    if spec.auto_watch and watch_dir is not None:
-        factory.addStep(ship("autowatch.py", workdir))
-        factory.addStep(steps.ShellCommand(
-            name="auto-watch", workdir=workdir, env=env, flunkOnFailure=False,
-            warnOnFailure=True, command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
-        factory.addStep(steps.FileUpload(
-            name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
-            masterdest=str(watch_dir / f"{spec.name}.json"), maxsize=MAX_REPORT_BYTES,
-            mode=0o644, flunkOnFailure=False, warnOnFailure=True))
-    add_sets(spec.db_steps)
-    add_sets(spec.post_buildout_steps)
-    for step in cleanup:
-        factory.addStep(step)
-    return factory
+    """One factory on its own (the configurator shares steps across many)."""
+    return FactoryMaker(fleet, registry, step_sets, watch_dir).make(spec)

@@ -10,6 +10,7 @@ entry point group, without touching this package.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -41,12 +42,19 @@ class StepSet:
 StepSetFactory = Callable[[Mapping[str, str], StepContext], StepSet]
 
 
+@functools.lru_cache(maxsize=4096)
+def _test_step(command: tuple[str, ...], workdir: str) -> steps.ShellCommand:
+    # Step objects are immutable recipes: buildouts with the same test
+    # command share one (see factory.FactoryMaker).
+    return steps.ShellCommand(name="test", command=list(command), workdir=workdir,
+                              env=util.Property(ENV_PROPERTY, default={}),
+                              haltOnFailure=True, description=["testing"],
+                              descriptionDone=["test"])
+
+
 def test_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
     """Run the manifest's ``test-command`` as an argument list (no shell)."""
-    return StepSet(steps=[steps.ShellCommand(
-        name="test", command=list(context.buildout.test_command), env=context.env,
-        workdir=context.workdir,
-        haltOnFailure=True, description=["testing"], descriptionDone=["test"])])
+    return StepSet(steps=[_test_step(context.buildout.test_command, context.workdir)])
 
 
 BUILTIN: dict[str, StepSetFactory] = {"test": test_steps}

@@ -197,8 +197,7 @@ class _Parser:
             following = self.peek()
             if (following is None or following.text.upper() == "OR"
                     or following.text[0] in _OP_CHARS):
-                column = following.column if following else self.end_column()
-                raise self.fail(f"expected a version after {op!r}", column,
+                raise self.fail(f"expected a version after {op!r}", token.column,
                                 "e.g. 'postgresql >= 9.6'")
             self.next()
             text, column = following.text, following.column
@@ -208,7 +207,7 @@ class _Parser:
                 raise self.fail(f"wildcard versions only go with '==' or '!=', not {op!r}",
                                 column)
             text, prefix = text[:-2], True
-        if not text or "*" in text or "=" in text:
+        if not text or "*" in text or any(c in text for c in "=<>!"):
             raise self.fail(f"invalid version {text or '*'!r}", column,
                             "versions look like 9.6, 13, 9.2-devel, 3.11rc1, or 9.*")
         version = parse_version(text)

@@ -146,11 +146,14 @@ def _describe(worker: WorkerSpec, buildout: BuildoutSpec,
 
 def _closest_miss(buildout: BuildoutSpec, builder: str, pins: tuple[tuple[str, Version], ...],
                   workers: Sequence[WorkerSpec], asked: frozenset[str]) -> Miss:
-    best: tuple[int, WorkerSpec, list[str]] | None = None
+    # Fewest gaps first; among those, a worker with the capability in another
+    # version is closer than one without it at all. Ties: workers.cfg order.
+    best: tuple[tuple[int, int], WorkerSpec, list[str]] | None = None
     for worker in workers:
         gaps = _describe(worker, buildout, pins, asked)
-        if best is None or len(gaps) < best[0]:
-            best = (len(gaps), worker, gaps)
+        score = (len(gaps), sum(gap.startswith("has no ") for gap in gaps))
+        if best is None or score < best[0]:
+            best = (score, worker, gaps)
     if best is None:
         return Miss(buildout.name, builder, None, ("there are no workers",))
     return Miss(buildout.name, builder, best[1].name, tuple(best[2]))

@@ -75,6 +75,7 @@ def _decode(data: bytes, path: str, errors: Errors) -> str | None:
         errors.add(Location(path, line), "binary content (NUL byte), not an INI text file",
                    hint="give a UTF-8 text file")
         return None
+    data = data.removeprefix(b"\xef\xbb\xbf")  # the UTF-8 BOM some editors write
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -139,6 +140,7 @@ def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
             name = match["name"].strip()
             if not name:
                 errors.add(loc, "empty section name", stripped, hint="write [name]")
+                seen_sections.setdefault("", loc)  # its options are not "outside"
                 current = None
                 continue
             if name in seen_sections:
@@ -161,14 +163,15 @@ def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
             continue
         if current is None:
             if not seen_sections:
-                errors.add(loc, "option outside any section", stripped,
+                errors.add(loc, "option outside any section", match["key"].strip(),
                            hint="start the file with a [section] line")
             discarding = True
             continue
         key = match["key"].strip()
         if key in current:
+            # Quote the key only: the value may be a password.
             errors.add(loc, f"option {key!r} given twice (first at line "
-                       f"{current[key].location.line})", stripped,
+                       f"{current[key].location.line})", key,
                        hint="keep one; put several values on indented lines")
             discarding = True
             continue

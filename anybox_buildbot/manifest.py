@@ -194,10 +194,10 @@ class _SectionReader:
         names = self.words(option)
         if names is None:
             return default
-        for name in names:
-            if not _STEPSET_NAME.fullmatch(name):
-                self.error(self.options[option].location, option,
-                           "invalid step set name", name)
+        for text, loc in self.options[option].lines:
+            for name in text.replace(",", " ").split():
+                if not _STEPSET_NAME.fullmatch(name):
+                    self.error(loc, option, "invalid step set name", name)
         return names
 
 
@@ -214,11 +214,12 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path) -> Source | None:
     text, loc = got
     words = text.split()
     forms = "; ".join(f"{k} {' '.join(v)}" for k, v in SOURCE_KINDS.items())
-    if not words or words[0] not in SOURCE_KINDS:
-        kind = words[0] if words else ""
-        reader.error(loc, "buildout", f"unknown buildout kind {kind!r}", text,
-                     hint=(did_you_mean(kind, SOURCE_KINDS) if kind else "") + "; forms: "
-                     + forms)
+    if not words:
+        reader.error(loc, "buildout", "empty value", text, hint="forms: " + forms)
+        return None
+    if words[0] not in SOURCE_KINDS:
+        reader.error(loc, "buildout", f"unknown buildout kind {words[0]!r}", text,
+                     hint=did_you_mean(words[0], SOURCE_KINDS) + "; forms: " + forms)
         return None
     kind, args = words[0], words[1:]
     expected = SOURCE_KINDS[kind]
@@ -285,6 +286,17 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
     return tuple(result)
 
 
+def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]:
+    """Point an error in a multi-line value at its own line and column."""
+    if exc.column is None or len(opt.lines) < 2:
+        return exc, opt.first_location
+    before = opt.value[: exc.column - 1]
+    text, loc = opt.lines[before.count("\n")]
+    exc.text = text
+    exc.column = len(before) - before.rfind("\n")
+    return exc, loc
+
+
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
@@ -303,7 +315,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
             try:
                 env.append((var, parse_template(opt.value)))
             except ParseError as exc:
-                errors.add_parse_error(exc, opt.first_location, f"{reader.subject} {key}")
+                errors.add_parse_error(*_on_its_line(exc, opt), f"{reader.subject} {key}")
             continue
         if "." in key:
             stepset, _, sub = key.partition(".")
@@ -421,11 +433,12 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
                    display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
     """Load every manifest; a buildout defined in two of them is an error."""
     sections: dict[str, tuple[IniFile, IniSection]] = {}
-    folders: dict[str, Path] = {}
+    folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
     for path in paths:
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
         if ini is None:
             continue
+        folders[ini.path] = Path(path).resolve().parent
         for section in ini.sections:
             if section.name in sections:
                 first = sections[section.name][1].location
@@ -434,12 +447,15 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
                            hint="section names must be unique over all manifests")
                 continue
             sections[section.name] = (ini, section)
-            folders[section.name] = Path(path).resolve().parent
     resolved = _resolve_inherit(sections, errors)
     specs = []
     for name, options in resolved.items():
-        spec = _parse_section(name, options, sections[name][1].location, folders[name],
-                              errors)
+        # A standalone path is relative to the manifest where the 'buildout'
+        # line is written, which may be an inherited section's manifest.
+        where = options["buildout"].location if "buildout" in options \
+            else sections[name][1].location
+        spec = _parse_section(name, options, sections[name][1].location,
+                              folders[where.file], errors)
         if spec is not None:
             specs.append(spec)
     return tuple(specs)

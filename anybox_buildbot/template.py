@@ -85,9 +85,9 @@ def parse_template(text: str) -> Template:
         if match.group() == "%%":
             literal.append("%")
         else:
-            if literal:
+            if any(literal):
                 parts.append("".join(literal))
-                literal = []
+            literal = []
             key = match["key"]
             is_cap = key.startswith("cap(")
             parts.append(Ref(key[4:-1] if is_cap else key, is_cap, match["op"],

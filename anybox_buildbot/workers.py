@@ -174,6 +174,13 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
     for key, option in options.items():
         if key in RESERVED:
             continue
+        if any(ch.isspace() for ch in key):
+            # Most likely a continuation line that lost its indentation
+            # (``postgresql 13 port=5434``): never a silent property.
+            errors.add(option.location, "invalid option name", key,
+                       hint="indent continuation lines; property names have no spaces",
+                       subject=subject)
+            continue
         typo = _looks_like_reserved(key)
         if typo:
             errors.add(option.location, f"unknown option {key!r}", key,

@@ -120,3 +120,26 @@ def test_priority_and_warm_caches(rest: Rest) -> None:
     buildout = step_text(rest, second, "buildout")
     assert "Getting distribution" not in buildout
     assert "six" in step_text(rest, second, "test")
+
+
+def test_broken_manifest_reconfig_keeps_previous_config(run: ExampleRun, rest: Rest) -> None:
+    assert run.master is not None
+    manifest = run.master_dir / "buildouts" / "MANIFEST.cfg"
+    good = manifest.read_text()
+    manifest.write_text(good + "\n[broken]\nbuildout = standalone hello.cfg\n"
+                        "build-requires = postgresql >=\n")
+    try:
+        rc, output = run.master.reconfig()
+        assert rc != 0
+        log = run.master.log_text()
+        assert "build-requires: expected a version after '>='" in log
+        assert "MANIFEST.cfg:" in log
+        assert set(rest.builders()) == set(EXPECTED_BUILDERS)
+        build, _props = force_and_wait(rest, "hello")
+        assert build["results"] == 0
+    finally:
+        manifest.write_text(good.replace("[needs-oracle]", "[extra]\ninherit = hello\n\n"
+                                         "[needs-oracle]"))
+    rc, output = run.master.reconfig()
+    assert rc == 0, output
+    assert set(rest.builders()) >= set(EXPECTED_BUILDERS) | {"extra"}

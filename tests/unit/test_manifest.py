@@ -1,0 +1,310 @@
+"""MANIFEST.cfg -> BuildoutSpec: options, defaults, inherit, several files."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from unit_helpers import GIT, write
+
+from anybox_buildbot.errors import Errors, Location
+from anybox_buildbot.manifest import (
+    DEFAULT_BUILDOUT_VERSION,
+    Source,
+    Watch,
+    load_manifests,
+)
+from anybox_buildbot.template import Ref
+
+
+def test_defaults(load_manifest_text):
+    (spec,) = load_manifest_text(f"[app]\n{GIT}\n").values()
+    assert spec.post_buildout_steps == ("test",)
+    assert spec.post_dl_steps == ()
+    assert spec.db_steps == ()
+    assert spec.step_sets == ("test",)
+    assert spec.test_command == ("bin/test",)
+    assert spec.tree_stable_timer == 600
+    assert spec.buildout_version == DEFAULT_BUILDOUT_VERSION
+    assert spec.watch is None
+    assert spec.auto_watch is False
+    assert spec.git_shallow is False
+    assert spec.nightly is None
+    assert spec.build_requires == ()
+    assert spec.build_for == ()
+    assert spec.category == ()
+    assert spec.buildout_options == ()
+    assert spec.buildout_part is None
+    assert spec.env == ()
+    assert spec.step_options == {}
+
+
+def test_every_option(load_manifest_text, tmp_path):
+    specs = load_manifest_text("""
+        [app]
+        buildout = git https://example.com/app.git main buildout.cfg subdir=deploy
+        build-requires = postgresql >= 9.6
+                         python >= 3.9, != 3.10
+        build-for = postgresql >= 13
+        build-category = odoo, nightly odoo
+        watch = git https://example.com/app.git main
+                hg https://hg.example.com/lib default
+                bzr lp:tool
+                git https://example.com/app.git main
+        auto-watch = yes
+        tree-stable-timer = 30
+        nightly = 0 3 * * 1-5
+        buildout-version = 3.0.1
+        buildout-options = buildout:newest=false
+                           versions:psycopg2=2.9.9
+        buildout-part = openerp
+        post-dl-steps = fetch-data
+        db-steps = simple_create, final_dropdb
+        post-buildout-steps = pytest functional
+        test-command = bin/test -k "not slow" --junit=out.xml
+        git-shallow = on
+        env.PGDATA = /srv/%(buildername)s
+        env.TZ = UTC
+        pytest.args = -x --timeout 60
+        functional.commands = bin/a
+                              bin/b
+        """)
+    spec = specs["app"]
+    manifest = str(tmp_path / "MANIFEST0.cfg")
+    assert spec.location == Location(manifest, 1)
+    assert spec.source == Source("git", Location(manifest, 2),
+                                 url="https://example.com/app.git", branch="main",
+                                 cfg="buildout.cfg", subdir="deploy")
+    assert spec.source.vcs == "git" and not spec.source.is_tag
+    assert [str(r) for r in spec.build_requires] == ["postgresql >= 9.6",
+                                                      "python >= 3.9 != 3.10"]
+    assert [str(r) for r in spec.build_for] == ["postgresql >= 13"]
+    assert spec.capability_names == ("postgresql", "python")
+    assert spec.category == ("odoo", "nightly")
+    assert spec.watch == (
+        Watch("git", "https://example.com/app.git", "main"),
+        Watch("hg", "https://hg.example.com/lib", "default"),
+        Watch("bzr", "lp:tool", None),
+    )
+    assert spec.watch[1].location == Location(manifest, 8)
+    assert spec.auto_watch is True
+    assert spec.tree_stable_timer == 30
+    assert spec.nightly == "0 3 * * 1-5"
+    assert spec.buildout_version == "3.0.1"
+    assert spec.buildout_options == (("buildout", "newest", "false"),
+                                     ("versions", "psycopg2", "2.9.9"))
+    assert spec.buildout_part == "openerp"
+    assert spec.post_dl_steps == ("fetch-data",)
+    assert spec.db_steps == ("simple_create", "final_dropdb")
+    assert spec.post_buildout_steps == ("pytest", "functional")
+    assert spec.step_sets == ("fetch-data", "simple_create", "final_dropdb", "pytest",
+                              "functional")
+    assert spec.test_command == ("bin/test", "-k", "not slow", "--junit=out.xml")
+    assert spec.git_shallow is True
+    assert [(var, t.text) for var, t in spec.env] == [("PGDATA", "/srv/%(buildername)s"),
+                                                       ("TZ", "UTC")]
+    assert spec.env[0][1].parts == ("/srv/", Ref("buildername", False, None, ""))
+    assert spec.step_options == {"pytest": {"args": "-x --timeout 60"},
+                                 "functional": {"commands": "bin/a\nbin/b"}}
+    assert spec.step_option_locations["functional.commands"] == Location(manifest, 26)
+
+
+@pytest.mark.parametrize(("line", "kind", "url", "branch", "cfg", "subdir", "vcs", "is_tag"), [
+    ("git https://h/r.git main buildout.cfg", "git", "https://h/r.git", "main",
+     "buildout.cfg", None, "git", False),
+    ("git git@h:r.git 16.0 prod.cfg subdir=odoo", "git", "git@h:r.git", "16.0", "prod.cfg",
+     "odoo", "git", False),
+    ("hg https://h/r default buildout.cfg", "hg", "https://h/r", "default", "buildout.cfg",
+     None, "hg", False),
+    ("bzr lp:project buildout.cfg", "bzr", "lp:project", None, "buildout.cfg", None, "bzr",
+     False),
+    ("gittag https://h/r.git release.cfg", "gittag", "https://h/r.git", None, "release.cfg",
+     None, "git", True),
+    ("gittag https://h/r.git release.cfg subdir=x", "gittag", "https://h/r.git", None,
+     "release.cfg", "x", "git", True),
+    ("hgtag https://h/r release.cfg", "hgtag", "https://h/r", None, "release.cfg", None, "hg",
+     True),
+    ("archive https://h/app-%(prop:version)s.tar.gz buildout.cfg", "archive",
+     "https://h/app-%(prop:version)s.tar.gz", None, "buildout.cfg", None, None, False),
+])
+def test_source_kinds(load_manifest_text, line, kind, url, branch, cfg, subdir, vcs, is_tag):
+    spec = load_manifest_text(f"[b]\nbuildout = {line}\n")["b"]
+    source = spec.source
+    assert (source.kind, source.url, source.branch, source.cfg, source.subdir) == (
+        kind, url, branch, cfg, subdir)
+    assert source.path is None
+    assert source.vcs == vcs
+    assert source.is_tag is is_tag
+
+
+def test_standalone_path_is_relative_to_the_manifest(tmp_path):
+    write(tmp_path, "buildouts/app.cfg", "[buildout]\n")
+    write(tmp_path, "buildouts/sub/other.cfg", "[buildout]\n")
+    manifest = write(tmp_path, "buildouts/MANIFEST.cfg", f"""
+        [app]
+        buildout = standalone app.cfg
+        [other]
+        buildout = standalone sub/other.cfg
+        [absolute]
+        buildout = standalone {tmp_path}/buildouts/app.cfg
+        """)
+    errors = Errors()
+    specs = {s.name: s for s in load_manifests([manifest], errors)}
+    assert errors.messages == []
+    assert specs["app"].source.path == (tmp_path / "buildouts/app.cfg").resolve()
+    assert specs["app"].source.cfg == "buildout.cfg"
+    assert specs["app"].source.vcs is None
+    assert specs["other"].source.path == (tmp_path / "buildouts/sub/other.cfg").resolve()
+    assert specs["absolute"].source.path == specs["app"].source.path
+
+
+def test_inherited_standalone_path_is_relative_to_the_manifest_that_wrote_it(tmp_path):
+    """A section inheriting across manifests in different folders must find the
+    file the parent's manifest points to."""
+    write(tmp_path, "a/app.cfg", "[buildout]\n")
+    first = write(tmp_path, "a/MANIFEST.cfg", "[base]\nbuildout = standalone app.cfg\n")
+    second = write(tmp_path, "b/MANIFEST.cfg", "[child]\ninherit = base\n")
+    errors = Errors()
+    specs = {s.name: s for s in load_manifests([first, second], errors)}
+    assert errors.messages == []
+    assert specs["child"].source.path == (tmp_path / "a/app.cfg").resolve()
+
+
+def test_default_section(load_manifest_text):
+    specs = load_manifest_text(f"""
+        [DEFAULT]
+        {GIT}
+        tree-stable-timer = 120
+        build-category = all
+        pytest.args = -q
+
+        [one]
+
+        [two]
+        tree-stable-timer = 5
+        pytest.args = -x
+        """)
+    assert sorted(specs) == ["one", "two"]
+    assert specs["one"].tree_stable_timer == 120
+    assert specs["two"].tree_stable_timer == 5
+    assert specs["one"].category == specs["two"].category == ("all",)
+    assert specs["one"].step_options == {"pytest": {"args": "-q"}}
+    assert specs["two"].step_options == {"pytest": {"args": "-x"}}
+    assert specs["one"].source.url == "https://example.com/app.git"
+
+
+def test_inherit_chain(load_manifest_text, tmp_path):
+    specs = load_manifest_text(f"""
+        [DEFAULT]
+        build-category = default-cat
+        nightly = 0 1 * * *
+
+        [grandchild]
+        inherit = child
+        tree-stable-timer = 3
+
+        [base]
+        {GIT}
+        tree-stable-timer = 1
+        test-command = bin/base
+        env.A = base
+        pytest.args = -base
+
+        [child]
+        inherit = base
+        test-command = bin/child
+        env.B = child
+        build-category = child-cat
+        """)
+    base, child, grandchild = specs["base"], specs["child"], specs["grandchild"]
+    assert base.test_command == ("bin/base",)
+    assert child.test_command == ("bin/child",)          # child overrides parent
+    assert grandchild.test_command == ("bin/child",)     # ... down the chain
+    assert (base.tree_stable_timer, child.tree_stable_timer,
+            grandchild.tree_stable_timer) == (1, 1, 3)
+    assert grandchild.source == base.source               # from the top of the chain
+    assert [v for v, _ in grandchild.env] == ["A", "B"]
+    assert grandchild.step_options == {"pytest": {"args": "-base"}}
+    assert base.category == ("default-cat",)              # DEFAULT fills
+    assert child.category == grandchild.category == ("child-cat",)
+    assert grandchild.nightly == "0 1 * * *"
+    # each option keeps the line where it is written (in the parent)
+    assert grandchild.source.location == Location(str(tmp_path / "MANIFEST0.cfg"), 10)
+    assert grandchild.location == Location(str(tmp_path / "MANIFEST0.cfg"), 5)
+
+
+def test_own_option_wins_over_default_and_parent(load_manifest_text):
+    specs = load_manifest_text(f"""
+        [DEFAULT]
+        tree-stable-timer = 100
+        [base]
+        {GIT}
+        tree-stable-timer = 200
+        [child]
+        inherit = base
+        """)
+    # the parent's own value beats DEFAULT for the child
+    assert specs["child"].tree_stable_timer == 200
+
+
+def test_several_manifests(load_manifest_text, tmp_path):
+    specs = load_manifest_text(f"[a]\n{GIT}\n", f"[b]\n{GIT}\n[c]\ninherit = a\n")
+    assert sorted(specs) == ["a", "b", "c"]
+    assert specs["b"].location.file == str(tmp_path / "MANIFEST1.cfg")
+    assert specs["c"].source == specs["a"].source      # inherit across manifests
+
+
+def test_default_of_one_manifest_does_not_leak_into_another(load_manifest_text):
+    specs = load_manifest_text(f"[DEFAULT]\ntree-stable-timer = 1\n[a]\n{GIT}\n",
+                               f"[b]\n{GIT}\n")
+    assert specs["a"].tree_stable_timer == 1
+    assert specs["b"].tree_stable_timer == 600
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("true", True), ("True", True), ("yes", True), ("on", True), ("1", True),
+    ("false", False), ("FALSE", False), ("no", False), ("off", False), ("0", False),
+])
+def test_booleans(load_manifest_text, value, expected):
+    spec = load_manifest_text(f"[a]\n{GIT}\nauto-watch = {value}\ngit-shallow = {value}\n")["a"]
+    assert spec.auto_watch is expected
+    assert spec.git_shallow is expected
+
+
+@pytest.mark.parametrize("command", [
+    "bin/test",
+    "bin/pytest -x tests/",
+    "bin/test --where 'a b' -v",
+    'bin/test -k "not slow"',
+    "python -m pytest --junitxml=$HOME/out.xml",     # no shell: $HOME stays literal
+])
+def test_test_command_is_split_like_shlex(load_manifest_text, command):
+    spec = load_manifest_text(f"[a]\n{GIT}\ntest-command = {command}\n")["a"]
+    assert spec.test_command == tuple(shlex.split(command))
+
+
+def test_empty_watch_means_not_change_triggered(load_manifest_text):
+    spec = load_manifest_text(f"[a]\n{GIT}\nwatch =\n")["a"]
+    assert spec.watch == ()
+
+
+def test_empty_post_buildout_steps_disables_the_default(load_manifest_text):
+    spec = load_manifest_text(f"[a]\n{GIT}\npost-buildout-steps =\n")["a"]
+    assert spec.post_buildout_steps == ()
+
+
+def test_step_set_options_keep_case_and_dots(load_manifest_text):
+    spec = load_manifest_text(f"[a]\n{GIT}\nsphinx-doc.build-dir = doc/_build\n"
+                              "static-analysis.paths = src tests\n")["a"]
+    assert spec.step_options == {"sphinx-doc": {"build-dir": "doc/_build"},
+                                 "static-analysis": {"paths": "src tests"}}
+
+
+@pytest.mark.parametrize("cron", ["0 3 * * *", "*/15 * * * *", "0 0,12 1-15 * 0"])
+def test_nightly(load_manifest_text, cron):
+    assert load_manifest_text(f"[a]\n{GIT}\nnightly = {cron}\n")["a"].nightly == cron
+
+
+def test_buildout_options_value_may_contain_equals(load_manifest_text):
+    spec = load_manifest_text(f"[a]\n{GIT}\nbuildout-options = a:b=c=d\n  x:y=\n")["a"]
+    assert spec.buildout_options == (("a", "b", "c=d"), ("x", "y", ""))

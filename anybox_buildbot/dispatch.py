@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .capability import Capability
 from .constraint import Requirement
 from .errors import Errors
 from .manifest import BuildoutSpec
@@ -73,21 +74,31 @@ class Plan:
 
 
 class _Fleet:
-    """Workers indexed for fast, cached requirement checks."""
+    """Workers indexed by capability name, with cached requirement checks.
+
+    Each distinct requirement, pin and capability name is evaluated once
+    against the fleet; a builder's workers are then set intersections.
+    """
 
     def __init__(self, workers: Sequence[WorkerSpec]) -> None:
         self.workers = workers
         self.names = frozenset(w.name for w in workers)
+        self.index: dict[str, list[tuple[str, Capability]]] = {}
+        for worker in workers:
+            for cap in worker.capabilities:
+                self.index.setdefault(cap.name, []).append((worker.name, cap))
         self._req_cache: dict[Requirement, frozenset[str]] = {}
         self._pin_cache: dict[tuple[str, Version], frozenset[str]] = {}
+        self._versions_cache: dict[Requirement, list[Version]] = {}
+        self._holders_cache: dict[str, frozenset[str]] = {}
         self.reserved = [(w.name, frozenset(r.name for r in w.only_if_requires))
                          for w in workers if w.only_if_requires]
 
     def satisfying(self, req: Requirement) -> frozenset[str]:
         hit = self._req_cache.get(req)
         if hit is None:
-            hit = frozenset(w.name for w in self.workers
-                            if any(req.matches(c.version) for c in w.instances(req.name)))
+            hit = frozenset(name for name, cap in self.index.get(req.name, ())
+                            if req.matches(cap.version))
             self._req_cache[req] = hit
         return hit
 
@@ -95,10 +106,16 @@ class _Fleet:
         key = (name, version)
         hit = self._pin_cache.get(key)
         if hit is None:
-            hit = frozenset(w.name for w in self.workers
-                            if any(c.version is not None and c.version.same_as(version)
-                                   for c in w.instances(name)))
+            hit = frozenset(worker for worker, cap in self.index.get(name, ())
+                            if cap.version is not None and cap.version.same_as(version))
             self._pin_cache[key] = hit
+        return hit
+
+    def holders(self, name: str) -> frozenset[str]:
+        """Workers with any instance of capability ``name``."""
+        hit = self._holders_cache.get(name)
+        if hit is None:
+            hit = self._holders_cache[name] = frozenset(w for w, _ in self.index.get(name, ()))
         return hit
 
     def versions(self, req: Requirement) -> list[Version]:
@@ -107,12 +124,14 @@ class _Fleet:
         Equal versions spelled differently (9.2, 9.2.0) count once, under
         the first spelling in workers.cfg order.
         """
-        found: dict[Version, None] = {}
-        for worker in self.workers:
-            for cap in worker.instances(req.name):
+        hit = self._versions_cache.get(req)
+        if hit is None:
+            found: dict[Version, None] = {}
+            for _worker, cap in self.index.get(req.name, ()):
                 if cap.version is not None and req.matches(cap.version):
                     found.setdefault(cap.version, None)
-        return sorted(found, key=sort_key)
+            hit = self._versions_cache[req] = sorted(found, key=sort_key)
+        return hit
 
     def excluded_by_reservation(self, asked: frozenset[str]) -> frozenset[str]:
         """Workers reserved for capabilities of which this buildout names none."""
@@ -144,19 +163,33 @@ def _describe(worker: WorkerSpec, buildout: BuildoutSpec,
     return gaps
 
 
-def _closest_miss(buildout: BuildoutSpec, builder: str, pins: tuple[tuple[str, Version], ...],
-                  workers: Sequence[WorkerSpec], asked: frozenset[str]) -> Miss:
-    # Fewest gaps first; among those, a worker with the capability in another
-    # version is closer than one without it at all. Ties: workers.cfg order.
-    best: tuple[tuple[int, int], WorkerSpec, list[str]] | None = None
-    for worker in workers:
-        gaps = _describe(worker, buildout, pins, asked)
-        score = (len(gaps), sum(gap.startswith("has no ") for gap in gaps))
-        if best is None or score < best[0]:
-            best = (score, worker, gaps)
-    if best is None:
+def _closest_miss(fleet: _Fleet, buildout: BuildoutSpec, builder: str,
+                  pins: tuple[tuple[str, Version], ...], asked: frozenset[str]) -> Miss:
+    """The worker with the fewest gaps; among those, one with the capability
+    in another version is closer than one without it. Ties: workers.cfg order.
+
+    Gaps are counted with the cached sets; only the winner is described.
+    """
+    if not fleet.workers:
         return Miss(buildout.name, builder, None, ("there are no workers",))
-    return Miss(buildout.name, builder, best[1].name, tuple(best[2]))
+    checks = [(fleet.having(name, version), fleet.holders(name)) for name, version in pins]
+    checks += [(fleet.satisfying(req), fleet.holders(req.name))
+               for req in buildout.build_requires]
+    excluded = fleet.excluded_by_reservation(asked)
+    best: tuple[tuple[int, int], WorkerSpec] | None = None
+    for worker in fleet.workers:
+        name = worker.name
+        gaps = absent = 0
+        for ok, holders in checks:
+            if name not in ok:
+                gaps += 1
+                absent += name not in holders
+        gaps += name in excluded
+        if best is None or (gaps, absent) < best[0]:
+            best = ((gaps, absent), worker)
+    assert best is not None
+    return Miss(buildout.name, builder, best[1].name,
+                tuple(_describe(best[1], buildout, pins, asked)))
 
 
 def builder_name(buildout: str, pins: tuple[tuple[str, Version], ...],
@@ -209,7 +242,7 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
             for cap_name, version in pins:
                 capable = capable & fleet.having(cap_name, version)
             if not capable:
-                misses.append(_closest_miss(buildout, name, pins, workers, asked))
+                misses.append(_closest_miss(fleet, buildout, name, pins, asked))
                 continue
             builder_props = dict(props)
             for cap_name, version in pins:

@@ -201,7 +201,24 @@ class _SectionReader:
         return names
 
 
-def _parse_source(reader: _SectionReader, manifest_dir: Path) -> Source | None:
+def _standalone_file(folder: Path, text: str,
+                     cache: dict[tuple[Path, str], Path | None]) -> Path | None:
+    """Resolved standalone cfg path, or None if missing.
+
+    Many sections share one file: the file system is asked once per path
+    and per ``load_manifests`` call (``cache`` lives that long).
+    """
+    key = (folder, text)
+    if key not in cache:
+        path = Path(text)
+        if not path.is_absolute():
+            path = folder / path
+        cache[key] = path.resolve() if path.is_file() else None
+    return cache[key]
+
+
+def _parse_source(reader: _SectionReader, manifest_dir: Path,
+                  files: dict[tuple[Path, str], Path | None]) -> Source | None:
     opt = reader.options.get("buildout")
     if opt is None:
         reader.errors.add(reader.location, "missing 'buildout' option", None,
@@ -237,14 +254,13 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path) -> Source | None:
         return None
     values = dict(zip(expected, args, strict=True))
     if kind == "standalone":
-        path = Path(values["PATH"])
-        if not path.is_absolute():
-            path = manifest_dir / path
-        if not path.is_file():
-            reader.error(loc, "buildout", "standalone buildout file not found", str(path),
+        path = _standalone_file(manifest_dir, values["PATH"], files)
+        if path is None:
+            reader.error(loc, "buildout", "standalone buildout file not found",
+                         str(manifest_dir / values["PATH"]),
                          hint="paths are relative to the manifest's folder")
             return None
-        return Source(kind, loc, path=path.resolve(), cfg="buildout.cfg")
+        return Source(kind, loc, path=path, cfg="buildout.cfg")
     return Source(kind, loc, url=values["URL"], branch=values.get("BRANCH"),
                   cfg=values["CFG"], subdir=keywords.get("subdir"))
 
@@ -298,7 +314,8 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
 
 
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
-                   manifest_dir: Path, errors: Errors) -> BuildoutSpec | None:
+                   manifest_dir: Path, errors: Errors,
+                   files: dict[tuple[Path, str], Path | None] | None = None) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = len(errors.messages)
     env: list[tuple[str, Template]] = []
@@ -325,7 +342,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         reader.error(opt.location, key, "unknown option", key,
                      hint=did_you_mean(key, KNOWN_OPTIONS | {"env.VAR", "STEPSET.OPTION"}))
 
-    source = _parse_source(reader, manifest_dir)
+    source = _parse_source(reader, manifest_dir, {} if files is None else files)
     build_requires = reader.requirements("build-requires")
     build_for = reader.requirements("build-for")
     category = reader.words("build-category") or ()
@@ -432,6 +449,7 @@ def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
                    display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
     """Load every manifest; a buildout defined in two of them is an error."""
+    files: dict[tuple[Path, str], Path | None] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
     for path in paths:
@@ -455,7 +473,7 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], errors)
+                              folders[where.file], errors, files)
         if spec is not None:
             specs.append(spec)
     return tuple(specs)

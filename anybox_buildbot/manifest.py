@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .constraint import Requirement, parse_requirement
+from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .template import Template, parse_template
@@ -51,7 +52,6 @@ _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEPSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BUILDOUT_OPTION = re.compile(r"(?P<section>[^:=\s]+):(?P<option>[^:=\s]+)=(?P<value>.*)")
 _PIP_VERSION = re.compile(r"[0-9][0-9A-Za-z.+!-]*")
-_CRON_FIELD = re.compile(r"[0-9*/,-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,10 +353,10 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     nightly = None
     got = reader.single("nightly")
     if got is not None:
-        fields = got[0].split()
-        if len(fields) != 5 or not all(_CRON_FIELD.fullmatch(f) for f in fields):
-            reader.error(got[1], "nightly", "expected a cron line of 5 fields", got[0],
-                         hint="minute hour day-of-month month day-of-week, e.g. '0 3 * * *'")
+        try:
+            nightly_kwargs(got[0])
+        except ParseError as exc:
+            errors.add_parse_error(exc, got[1], f"{reader.subject} nightly")
         else:
             nightly = got[0]
     version = DEFAULT_BUILDOUT_VERSION

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from buildbot.plugins import changes, schedulers, util
 
+from .cron import nightly_kwargs
 from .manifest import BuildoutSpec, Watch
 from .watching import Repo, RepoWatch
 
@@ -70,34 +71,6 @@ def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: int | No
     return made
 
 
-def _cron_fields(cron: str) -> dict[str, object]:
-    """Nightly keyword arguments from a 5-field cron line.
-
-    Cron counts days of week from Sunday = 0 (or 7); Buildbot from
-    Monday = 0, so explicit days are converted.
-    """
-    minute, hour, dom, month, dow = cron.split()
-
-    def field(text: str) -> object:
-        if text == "*":
-            return "*"
-        if text.isdigit():
-            return int(text)
-        return text
-
-    if dow == "*":
-        day_of_week: object = "*"
-    else:
-        days: list[int] = []
-        for part in dow.split(","):
-            low, _, high = part.partition("-")
-            for day in range(int(low), int(high or low) + 1):
-                days.append((day - 1) % 7)
-        day_of_week = sorted(set(days))
-    return dict(minute=field(minute), hour=field(hour), dayOfMonth=field(dom),
-                month=field(month), dayOfWeek=day_of_week)
-
-
 def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tuple[Watch, ...]],
                     builders_of: Mapping[str, list[str]]) -> list:
     """Change-triggered and nightly schedulers, one of each per buildout at most."""
@@ -115,5 +88,5 @@ def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tup
                     (w.url, w.branch) for w in mine))))
         if spec.nightly:
             made.append(schedulers.Nightly(name=f"{spec.name}-nightly", builderNames=names,
-                                           onlyIfChanged=False, **_cron_fields(spec.nightly)))
+                                           onlyIfChanged=False, **nightly_kwargs(spec.nightly)))
     return made

@@ -222,7 +222,7 @@ CASES = [
     m("timer-two-lines", APP + "tree-stable-timer = 10\n  20\n", 4,
       "expected a single line: '20'", "this option takes one value"),
     m("nightly-words", APP + "nightly = every night\n", 3,
-      "buildout [app] nightly: expected a cron line of 5 fields: 'every night'",
+      "buildout [app] nightly: expected a cron line of 5 fields, got 2: 'every night'",
       "e.g. '0 3 * * *'"),
     m("nightly-four-fields", APP + "nightly = 0 3 * *\n", 3, "expected a cron line of 5 fields"),
     m("buildout-options-no-section", APP + "buildout-options = newest=false\n", 3,
@@ -255,7 +255,7 @@ CASES = [
       "    final_dropdb, drop/all\n", 4, "buildout [app] db-steps: invalid step set name: "
       "'drop/all'"),
     m("huge-line-is-shortened", APP + "nightly = " + "9" * 100_000 + "\n", 3,
-      "expected a cron line of 5 fields: '" + "9" * 200 + "... (100000 characters)'"),
+      "expected a cron line of 5 fields, got 1: '" + "9" * 200 + "... (100000 characters)'"),
     m("manifest-duplicate-option", APP + "watch =\nwatch =\n", 4,
       "option 'watch' given twice (first at line 3)"),
 ]
@@ -334,7 +334,7 @@ def test_every_error_of_every_file_is_reported_at_once(tmp_path):
         ("MANIFEST0.cfg", 3, ["unknown operator '=>' at column 12"]),
         ("MANIFEST0.cfg", 4, ["expected true or false: 'maybe'"]),
         ("MANIFEST1.cfg", 2, ["standalone buildout file not found"]),
-        ("MANIFEST1.cfg", 3, ["expected a cron line of 5 fields: 'soon'"]),
+        ("MANIFEST1.cfg", 3, ["expected a cron line of 5 fields, got 1: 'soon'"]),
         ("MANIFEST1.cfg", 5, ["inherits from unknown buildout 'nowhere'"]),
     ])
 

@@ -35,6 +35,7 @@ demo: install sysdeps
 
 bench: install
 	$(PY) bench/populate.py
+	$(PY) bench/watching.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples

@@ -4,6 +4,7 @@
 set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
+command -v hg >/dev/null || need+=(mercurial)
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     need+=(postgresql)
 fi

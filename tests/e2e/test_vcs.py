@@ -105,6 +105,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         git(work, "checkout", "-q", "-b", branch)
         git(work, "push", "-q", "origin", branch)
     url = f"file://{bare}"
+    archive = root / "proj.tar.gz"
+    subprocess.run(["tar", "-czf", str(archive), "-C", str(work), "--exclude=.git",
+                    "--transform=s,^\\.,proj,", "."], check=True)
     master_dir = root / "master"
     (master_dir / "buildouts").mkdir(parents=True)
     (master_dir / "buildouts" / "MANIFEST.cfg").write_text(f"""\
@@ -127,6 +130,9 @@ watch =
 buildout = git {url} master buildout.cfg
 watch =
 auto-watch = true
+
+[arch]
+buildout = archive {archive} proj/buildout.cfg
 """)
     (master_dir / "workers.cfg").write_text("[w1]\npassword = vcs-pass\n")
     master = Master(master_dir)
@@ -211,3 +217,10 @@ def test_auto_watch_adds_the_extended_repository(setup: Setup) -> None:
            "master", push=False)
     build = setup.wait_new_build("auto", before)
     assert build["results"] == 0
+
+
+def test_archive_buildout_is_unpacked_and_built(setup: Setup) -> None:
+    build, _props = force(setup, "arch")
+    assert build["results"] == 0, build["state_string"]
+    assert "unpacked" in setup.rest.step_log(build["buildid"], "fetch-archive")
+    assert "two" in setup.rest.step_log(build["buildid"], "test")

@@ -51,6 +51,10 @@ def prefer_priority(builder, workers, buildrequest):
 class BuildoutsConfigurator:
     """Fill a BuildmasterConfig from MANIFEST.cfg files and workers.cfg."""
 
+    #: When a list, every configurator made appends itself: the command line
+    #: tools load master.cfg as Buildbot would and inspect what it built.
+    capture: list[BuildoutsConfigurator] | None = None
+
     def __init__(self, buildmaster_dir: str | os.PathLike, buildmaster_config: dict,
                  manifest_paths: Sequence[str] = ("buildouts/MANIFEST.cfg",),
                  workers_path: str | Sequence[str] = "workers.cfg",
@@ -78,6 +82,8 @@ class BuildoutsConfigurator:
         self._step_sets: dict[str, StepSetFactory] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
         self._watch_cache: tuple[tuple[str, ...], tuple] | None = None
+        if BuildoutsConfigurator.capture is not None:
+            BuildoutsConfigurator.capture.append(self)
 
     # -- helpers -----------------------------------------------------------
     def _path(self, path: str | os.PathLike) -> tuple[str, str]:

@@ -43,6 +43,7 @@ class Miss:
     builder: str
     worker: str | None
     lacks: tuple[str, ...]
+    pins: tuple[tuple[str, Version], ...] = ()
 
     def message(self) -> str:
         what = (f"builder {self.builder!r} of buildout {self.buildout!r}"
@@ -138,7 +139,7 @@ class _Fleet:
         return frozenset(name for name, only in self.reserved if not only & asked)
 
 
-def _describe(worker: WorkerSpec, buildout: BuildoutSpec,
+def describe_gaps(worker: WorkerSpec, buildout: BuildoutSpec,
               pins: tuple[tuple[str, Version], ...], asked: frozenset[str]) -> list[str]:
     """What ``worker`` lacks to run this builder, in words."""
     gaps = []
@@ -189,7 +190,7 @@ def _closest_miss(fleet: _Fleet, buildout: BuildoutSpec, builder: str,
             best = ((gaps, absent), worker)
     assert best is not None
     return Miss(buildout.name, builder, best[1].name,
-                tuple(_describe(best[1], buildout, pins, asked)))
+                tuple(describe_gaps(best[1], buildout, pins, asked)), pins)
 
 
 def builder_name(buildout: str, pins: tuple[tuple[str, Version], ...],

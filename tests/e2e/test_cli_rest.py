@@ -1,0 +1,113 @@
+"""``anybox-buildbot force`` and ``status`` against a real master with auth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from anybox_buildbot.localrun import Master, Worker
+
+MASTER_CFG = """\
+from buildbot.plugins import util
+from anybox_buildbot import configure_from_buildouts
+c = BuildmasterConfig = {{
+    'buildbotNetUsageData': None, 'title': 'cli e2e', 'buildbotURL': '{url}',
+    'protocols': {{'pb': {{'port': '{pb}'}}}},
+    'www': {{'port': '{www}', 'plugins': {{}},
+            'auth': util.UserPasswordAuth({{'admin': 'adm-pw'}}),
+            'authz': util.Authz(
+                allowRules=[util.AnyControlEndpointMatcher(role='admins')],
+                roleMatchers=[util.RolesFromUsername(roles=['admins'],
+                                                     usernames=['admin'])])}},
+    'db': {{'db_url': 'sqlite:///state.sqlite'}},
+}}
+configure_from_buildouts(basedir, c)
+"""
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Master]:
+    root = tmp_path_factory.mktemp("cli")
+    mdir = root / "master"
+    (mdir / "buildouts").mkdir(parents=True)
+    (mdir / "buildouts" / "empty.cfg").write_text("[buildout]\nparts =\n")
+    (mdir / "buildouts" / "MANIFEST.cfg").write_text(
+        "[quick]\nbuildout = standalone empty.cfg\ntest-command = python3 -c "
+        "\"import os; print('tag=' + os.environ.get('TAG', ''))\"\n"
+        "env.TAG = %(buildout-tag:-none)s\n\n"
+        "[broken]\nbuildout = standalone empty.cfg\ntest-command = false\n")
+    (mdir / "workers.cfg").write_text("[w1]\npassword = cli-pw\n")
+    m = Master(mdir)
+    m.write_config(MASTER_CFG.format(url=m.url, pb=m.pb_endpoint, www=m.www_endpoint))
+    worker = Worker(root / "w1", "w1", "cli-pw", m.pb_port)
+    try:
+        m.create()
+        m.start()
+        worker.create()
+        worker.start()
+        m.rest.wait_worker_connected("w1", 30)
+        worker.wait_attached(30)
+        yield m
+    finally:
+        worker.close()
+        m.close()
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "anybox_buildbot.cli", *args],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_force_needs_credentials(master: Master) -> None:
+    result = cli("force", "quick", "--url", master.url)
+    assert result.returncode == 1
+    assert "not allowed" in result.stderr and "--user" in result.stderr
+    result = cli("force", "quick", "--url", master.url, "--user", "admin",
+                 "--password", "wrong")
+    assert result.returncode == 1 and "refused" in result.stderr
+
+
+def test_force_wait_success_with_progress_and_prop(master: Master) -> None:
+    import os
+    env = {**os.environ, "ANYBOX_BUILDBOT_USER": "admin", "ANYBOX_BUILDBOT_PASSWORD": "adm-pw"}
+    result = cli("force", "quick", "--url", master.url, "--prop", "buildout-tag=v7",
+                 "--wait", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "forced quick: build request" in result.stdout
+    assert "step " in result.stdout            # live progress lines
+    assert "build 1 of quick: success" in result.stdout
+    builds = master.rest.get("builders/quick/builds")["builds"]
+    log = master.rest.step_log(builds[-1]["buildid"], "test")
+    assert "tag=v7" in log
+
+
+def test_force_wait_exits_with_failure_result(master: Master) -> None:
+    result = cli("force", "broken", "--url", master.url, "--user", "admin",
+                 "--password", "adm-pw", "--wait")
+    assert result.returncode == 2
+    assert "failure" in result.stdout
+
+
+def test_force_unknown_builder(master: Master) -> None:
+    result = cli("force", "nope", "--url", master.url, "--user", "admin",
+                 "--password", "adm-pw")
+    assert result.returncode == 1 and "no builder 'nope'" in result.stderr
+    assert "broken, quick" in result.stderr
+
+
+def test_status_lists_workers_and_builders(master: Master) -> None:
+    result = cli("status", "--url", master.url)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("w1"))
+    assert "connected" in line and "not connected" not in line
+    assert "broken, quick" in line
+    assert "running builds: 0" in result.stdout
+
+
+def test_status_of_unreachable_master(tmp_path: Path) -> None:
+    result = cli("status", "--url", "http://127.0.0.1:9/")
+    assert result.returncode == 1 and "cannot reach" in result.stderr

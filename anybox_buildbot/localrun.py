@@ -45,6 +45,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self, TypeVar
 
+from .restclient import Client, RestError
+
 __all__ = [
     "LOOPBACK",
     "Master",
@@ -1020,14 +1022,6 @@ class PgCluster:
 # --------------------------------------------------------------------------- #
 
 
-class RestError(RuntimeError):
-    """HTTP or JSON-RPC error from the master's REST API (message has the body)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def _quote(part: str | int) -> str:
     return urllib.parse.quote(str(part), safe="")
 
@@ -1044,22 +1038,12 @@ class Rest:
             base += "/api/v2"
         self.base = base
         self.timeout = timeout
+        self._client = Client(base, timeout=timeout)
 
     def _request(self, path: str, data: bytes | None = None) -> bytes:
-        url = f"{self.base}/{path.lstrip('/')}"
-        headers = {"Content-Type": "application/json"} if data is not None else {}
-        request = urllib.request.Request(url, data=data, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body: bytes = response.read()
-                return body
-        except urllib.error.HTTPError as exc:
-            body = exc.read()
-            raise RestError(
-                f"{request.get_method()} {url} -> HTTP {exc.code}: "
-                f"{body.decode('utf-8', 'replace')[:2000]}",
-                status=exc.code,
-            ) from exc
+        # Transport (and retry of GETs cut short by the server) is shared
+        # with the command line's client.
+        return self._client._open(path, data)
 
     def get(self, path: str, **params: Any) -> Any:
         """GET ``/api/v2/<path>`` (query from ``params``), decoded JSON."""

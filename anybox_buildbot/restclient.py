@@ -24,6 +24,10 @@ RESULTS = ("success", "warnings", "failure", "skipped", "exception", "retry", "c
 class RestError(RuntimeError):
     """A refused or failed request, with a message meant for a terminal."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class Client:
     def __init__(self, url: str, user: str | None = None, password: str | None = None,
@@ -83,8 +87,8 @@ class Client:
             body = exc.read().decode("utf-8", "replace")[:500]
             if exc.code in (401, 403):
                 raise RestError(f"{exc.code}: not allowed ({body.strip()}); give "
-                                "--user/--password or --token") from None
-            raise RestError(f"HTTP {exc.code} for {url}: {body}") from None
+                                "--user/--password or --token", exc.code) from None
+            raise RestError(f"HTTP {exc.code} for {url}: {body}", exc.code) from None
         except urllib.error.URLError as exc:
             raise RestError(f"cannot reach {self.base}: {exc.reason}") from None
 

@@ -88,19 +88,21 @@ class _Fleet:
         for worker in workers:
             for cap in worker.capabilities:
                 self.index.setdefault(cap.name, []).append((worker.name, cap))
-        self._req_cache: dict[Requirement, frozenset[str]] = {}
+        self._req_cache: dict[tuple[Requirement, ...], frozenset[str]] = {}
         self._pin_cache: dict[tuple[str, Version], frozenset[str]] = {}
         self._versions_cache: dict[Requirement, list[Version]] = {}
         self._holders_cache: dict[str, frozenset[str]] = {}
         self.reserved = [(w.name, frozenset(r.name for r in w.only_if_requires))
                          for w in workers if w.only_if_requires]
 
-    def satisfying(self, req: Requirement) -> frozenset[str]:
-        hit = self._req_cache.get(req)
+    def satisfying(self, group: tuple[Requirement, ...]) -> frozenset[str]:
+        """Workers with ONE instance meeting every requirement of the group
+        (all about the same capability): the build uses a single instance."""
+        hit = self._req_cache.get(group)
         if hit is None:
-            hit = frozenset(name for name, cap in self.index.get(req.name, ())
-                            if req.matches(cap.version))
-            self._req_cache[req] = hit
+            hit = frozenset(name for name, cap in self.index.get(group[0].name, ())
+                            if all(req.matches(cap.version) for req in group))
+            self._req_cache[group] = hit
         return hit
 
     def having(self, name: str, version: Version) -> frozenset[str]:
@@ -139,6 +141,14 @@ class _Fleet:
         return frozenset(name for name, only in self.reserved if not only & asked)
 
 
+def requirement_groups(buildout: BuildoutSpec) -> dict[str, tuple[Requirement, ...]]:
+    """build-requires lines grouped by capability name, in first-mention order."""
+    groups: dict[str, list[Requirement]] = {}
+    for req in buildout.build_requires:
+        groups.setdefault(req.name, []).append(req)
+    return {name: tuple(reqs) for name, reqs in groups.items()}
+
+
 def describe_gaps(worker: WorkerSpec, buildout: BuildoutSpec,
               pins: tuple[tuple[str, Version], ...], asked: frozenset[str]) -> list[str]:
     """What ``worker`` lacks to run this builder, in words."""
@@ -153,11 +163,11 @@ def describe_gaps(worker: WorkerSpec, buildout: BuildoutSpec,
                    for c in worker.instances(name)):
             gaps.append(f"{have(name)}; needs == {version.text}" if worker.has(name)
                         else f"has no {name} (needs {version.text})")
-    for req in buildout.build_requires:
-        if not any(req.matches(c.version) for c in worker.instances(req.name)):
-            needs = str(req)[len(req.name):].strip()
-            gaps.append(f"{have(req.name)}; needs {needs}" if worker.has(req.name)
-                        else f"has no {req.name}")
+    for name, group in requirement_groups(buildout).items():
+        if not any(all(r.matches(c.version) for r in group) for c in worker.instances(name)):
+            needs = " and ".join(str(r)[len(name):].strip() or "any version" for r in group)
+            gaps.append(f"{have(name)}; needs {needs}" if worker.has(name)
+                        else f"has no {name}")
     reserved = {r.name for r in worker.only_if_requires}
     if reserved and not reserved & asked:
         gaps.append("only takes builds that require " + " or ".join(sorted(reserved)))
@@ -174,8 +184,8 @@ def _closest_miss(fleet: _Fleet, buildout: BuildoutSpec, builder: str,
     if not fleet.workers:
         return Miss(buildout.name, builder, None, ("there are no workers",))
     checks = [(fleet.having(name, version), fleet.holders(name)) for name, version in pins]
-    checks += [(fleet.satisfying(req), fleet.holders(req.name))
-               for req in buildout.build_requires]
+    checks += [(fleet.satisfying(group), fleet.holders(name))
+               for name, group in requirement_groups(buildout).items()]
     excluded = fleet.excluded_by_reservation(asked)
     best: tuple[tuple[int, int], WorkerSpec] | None = None
     for worker in fleet.workers:
@@ -211,14 +221,17 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
     for buildout in sorted(buildouts, key=lambda b: b.name):
         asked = frozenset(buildout.capability_names)
         base = all_names - fleet.excluded_by_reservation(asked)
-        for req in buildout.build_requires:
-            base &= fleet.satisfying(req)
+        groups = requirement_groups(buildout)
+        for group in groups.values():
+            base &= fleet.satisfying(group)
         props: dict[str, object] = {}
         if buildout.build_requires:
             props[BUILD_REQUIRES_PROP] = [r.text or str(r) for r in buildout.build_requires]
         axes = []
         for req in buildout.build_for:
-            versions = fleet.versions(req)
+            # build-requires on the same capability narrow its build-for versions
+            same = groups.get(req.name, ())
+            versions = [v for v in fleet.versions(req) if all(r.matches(v) for r in same)]
             if not versions:
                 misses.append(Miss(buildout.name, buildout.name, None,
                                    (f"no worker has a version of {req.name} matching "

@@ -330,9 +330,18 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                 reader.error(opt.location, key, "invalid environment variable name", var)
                 continue
             try:
-                env.append((var, parse_template(opt.value)))
+                template = parse_template(opt.value)
             except ParseError as exc:
                 errors.add_parse_error(*_on_its_line(exc, opt), f"{reader.subject} {key}")
+                continue
+            if template.cap_options:
+                option = template.cap_options[0]
+                reader.error(opt.first_location, key, f"%(cap({option}))s names no "
+                             "capability here", opt.value,
+                             hint=f"use the property of the chosen instance, e.g. "
+                             f"%(cap_postgresql_{option})s")
+                continue
+            env.append((var, template))
             continue
         if "." in key:
             stepset, _, sub = key.partition(".")

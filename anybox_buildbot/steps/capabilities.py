@@ -66,11 +66,14 @@ def python_command(cap: Capability | None) -> str:
 
 def build_environment(chosen: Sequence[tuple[Capability, CapabilitySpec]],
                       extra: Sequence[tuple[str, Template]],
-                      prop) -> dict[str, str | list[str]]:
+                      prop, worker_env: Mapping[str, str] | None = None
+                      ) -> dict[str, str | list[str]]:
     """Render the registry and manifest templates into a worker ``env``.
 
     Empty values are left out; PATH-like variables become lists ending in
-    ``${VAR}`` so the worker prepends to its own value instead of replacing it.
+    ``${VAR}`` so the worker prepends to its own value instead of replacing
+    it -- unless the worker has no such variable: an empty trailing entry
+    would make the dynamic loader search the current directory.
     """
     env: dict[str, str | list[str]] = {}
     prepend: dict[str, list[str]] = {}
@@ -89,7 +92,8 @@ def build_environment(chosen: Sequence[tuple[Capability, CapabilitySpec]],
     for var, template in extra:
         put(var, template.render(lambda _opt: None, prop))
     for var, values in prepend.items():
-        env[var] = [*dict.fromkeys(values), f"${{{var}}}"]
+        tail = [f"${{{var}}}"] if worker_env is None or worker_env.get(var) else []
+        env[var] = [*dict.fromkeys(values), *tail]
     return env
 
 
@@ -134,7 +138,8 @@ class ChooseCapabilities(buildstep.BuildStep):
                 chosen.append((cap, spec))
             if wanted.name == "python":
                 python_cap = cap
-        env = build_environment(chosen, self.extra_env, self.getProperty)
+        worker_env = getattr(self.worker, "worker_environ", None)
+        env = build_environment(chosen, self.extra_env, self.getProperty, worker_env)
         self.setProperty(ENV_PROPERTY, env, SOURCE)
         self.setProperty(PYTHON_PROPERTY, python_command(python_cap), SOURCE)
         lines.extend(f"env {k}={v}" for k, v in sorted(env.items()))

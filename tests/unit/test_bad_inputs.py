@@ -378,3 +378,17 @@ def test_a_bad_buildout_does_not_stop_the_good_ones(tmp_path):
     specs = load_manifests([path], errors)
     assert [s.name for s in specs] == ["good"]
     assert len(errors.messages) == 1
+
+
+def test_env_var_cannot_use_cap_references(tmp_path):
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.manifest import load_manifests
+    (tmp_path / "a.cfg").write_text("[buildout]\n")
+    path = tmp_path / "MANIFEST.cfg"
+    path.write_text("[app]\nbuildout = standalone a.cfg\nenv.DB_PORT = %(cap(port):-5432)s\n")
+    errors = Errors()
+    load_manifests([path], errors)
+    assert errors.messages == [
+        f"{path}:3: buildout [app] env.DB_PORT: %(cap(port))s names no capability here: "
+        "'%(cap(port):-5432)s' (use the property of the chosen instance, e.g. "
+        "%(cap_postgresql_port)s)"]

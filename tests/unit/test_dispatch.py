@@ -381,3 +381,36 @@ def test_plan_does_not_depend_on_input_order(load_workers_text, load_manifest_te
         again = make_plan(buildouts, shuffled, reg, Errors())
         assert again.builders == reference.builders
         assert [m.builder for m in again.misses] == expected_misses
+
+
+SPLIT_FLEET = """\
+[two-pg]
+password = x
+capability = postgresql 9.2
+             postgresql 12
+             postgresql 14
+[one-pg]
+password = y
+capability = postgresql 13
+"""
+
+
+def test_build_requires_on_a_build_for_capability_narrows_its_versions(plan_for):
+    plan, errors = plan_for(section("app", "build-for = postgresql",
+                                    "build-requires = postgresql >= 10"), SPLIT_FLEET)
+    assert errors == []
+    assert {b.name: b.workers for b in plan.builders} == {
+        "app-pg12": ("two-pg",), "app-pg13": ("one-pg",), "app-pg14": ("two-pg",)}
+    assert plan.misses == ()
+
+
+def test_several_lines_on_one_capability_need_one_instance_meeting_all(plan_for):
+    plan, _ = plan_for(section("app", "build-requires = postgresql >= 13",
+                               "    postgresql < 14"), SPLIT_FLEET)
+    # two-pg has 12 (< 14) and 14 (>= 13) but no single instance in [13, 14)
+    assert {b.name: b.workers for b in plan.builders} == {"app": ("one-pg",)}
+    plan, _ = plan_for(section("app", "build-requires = postgresql >= 14",
+                               "    postgresql < 13"), SPLIT_FLEET)
+    (miss,) = plan.misses
+    assert miss.worker == "two-pg"
+    assert miss.lacks == ("has postgresql 9.2, 12, 14; needs >= 14 and < 13",)

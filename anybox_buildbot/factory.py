@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from buildbot.plugins import steps, util
+from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
 from .capability import Capability
@@ -83,6 +84,17 @@ def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
     command.extend(f"{section}:{option}={value}"
                    for section, option, value in spec.buildout_options)
     return command
+
+
+def always_run(step):
+    """The recipe of ``step`` with ``alwaysRun=True``: cleanup steps of step
+    sets (drop a database...) must run even after a failure, whatever their
+    author passed."""
+    recipe = buildstep.get_factory_from_step_or_factory(step)
+    if recipe.kwargs.get("alwaysRun"):
+        return recipe
+    return buildstep._BuildStepFactory(recipe.step_class, *recipe.args,
+                                       **{**recipe.kwargs, "alwaysRun": True})
 
 
 class FactoryMaker:
@@ -164,7 +176,7 @@ class FactoryMaker:
         add_sets(spec.db_steps)
         add_sets(spec.post_buildout_steps)
         for step in cleanup:
-            factory.addStep(step)
+            factory.addStep(always_run(step))
         return factory
 
 

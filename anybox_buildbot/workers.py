@@ -184,7 +184,7 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
         typo = _looks_like_reserved(key)
         if typo:
             errors.add(option.location, f"unknown option {key!r}", key,
-                       hint=f"did you mean {typo!r}? (other keys become worker properties)",
+                       hint=f"did you mean {typo!r}? other keys become worker properties",
                        subject=subject)
             continue
         if key == PRIORITY:

@@ -1,0 +1,78 @@
+"""Build factories: step order, shared recipes, workdirs, cleanup steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from buildbot.plugins import steps
+
+from anybox_buildbot.errors import Errors
+from anybox_buildbot.factory import FactoryMaker, buildout_dir, cache_dir
+from anybox_buildbot.manifest import load_manifests
+from anybox_buildbot.registry import compile_registry, default_capabilities
+from anybox_buildbot.subfactories import BUILTIN, StepSet
+
+
+def specs(tmp_path: Path, text: str):
+    (tmp_path / "a.cfg").write_text("[buildout]\n")
+    (tmp_path / "MANIFEST.cfg").write_text(text)
+    errors = Errors()
+    loaded = {s.name: s for s in load_manifests([tmp_path / "MANIFEST.cfg"], errors)}
+    errors.raise_if_any()
+    return loaded
+
+
+def drop_db(options, context) -> StepSet:
+    return StepSet(steps=[steps.ShellCommand(name="createdb", command=["createdb", "x"])],
+                   cleanup=[steps.ShellCommand(name="dropdb", command=["dropdb", "x"])])
+
+
+def maker() -> FactoryMaker:
+    registry = compile_registry(default_capabilities(), Errors())
+    return FactoryMaker({}, registry, {**BUILTIN, "db": drop_db}, Path("/m/watch"))
+
+
+def names(factory) -> list[str]:
+    return [f.kwargs.get("name") or f.step_class.name for f in factory.steps]
+
+
+def test_step_order_and_cleanup_always_runs(tmp_path: Path) -> None:
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = db\n")["a"]
+    factory = maker().make(spec)
+    assert names(factory) == ["capabilities", "download-buildout", "ship-bootstrap.py",
+                              "bootstrap", "buildout", "createdb", "test", "dropdb"]
+    assert factory.steps[-1].kwargs["alwaysRun"] is True
+    assert not factory.steps[-3].kwargs.get("alwaysRun")
+
+
+def test_identical_steps_are_shared_between_buildouts(tmp_path: Path) -> None:
+    loaded = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n"
+                             "[b]\nbuildout = standalone a.cfg\n"
+                             "[c]\nbuildout = standalone a.cfg\ntest-command = bin/other\n")
+    make = maker()
+    a, b, c = (make.make(loaded[n]) for n in "abc")
+    assert all(x is y for x, y in zip(a.steps, b.steps, strict=True))
+    assert a.steps[-1] is not c.steps[-1]
+    assert c.steps[-1].kwargs["command"] == ["bin/other"]
+
+
+def test_auto_watch_uploads_its_report_to_the_master(tmp_path: Path) -> None:
+    spec = specs(tmp_path, "[a]\nbuildout = git file:///r.git main sub/b.cfg subdir=x\n"
+                           "auto-watch = true\n")["a"]
+    factory = maker().make(spec)
+    upload = next(f for f in factory.steps if f.kwargs.get("name") == "upload-auto-watch")
+    assert upload.kwargs["masterdest"] == "/m/watch/a.json"
+    assert upload.kwargs["workdir"] == "build/x/sub"
+    buildout = next(f for f in factory.steps if f.kwargs.get("name") == "buildout")
+    assert buildout.kwargs["command"][:3] == ["venv/bin/buildout", "-c", "b.cfg"]
+    assert "buildout:eggs-directory=../../../../buildout-caches/eggs" in \
+        buildout.kwargs["command"]
+
+
+def test_workdirs_follow_the_cfg_location(tmp_path: Path) -> None:
+    loaded = specs(tmp_path, "[s]\nbuildout = standalone a.cfg\n"
+                             "[t]\nbuildout = archive https://x/t.tgz proj/buildout.cfg\n")
+    assert buildout_dir(loaded["s"]) == ("build", "buildout.cfg")
+    assert buildout_dir(loaded["t"]) == ("build/archive/proj", "buildout.cfg")
+    assert cache_dir("build") == "../../buildout-caches"
+    assert cache_dir("build/archive/proj") == "../../../../buildout-caches"

@@ -19,7 +19,7 @@ from twisted.python import log
 
 from .capability import Capability
 from .dispatch import Miss, Plan, make_plan
-from .errors import ConfigError, Errors, Location
+from .errors import ConfigError, Errors, Location, did_you_mean
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
 from .pollers import make_change_sources, make_schedulers
@@ -126,6 +126,8 @@ class BuildoutsConfigurator:
         return specs
 
     def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
+        """Step-set names must exist; ``NAME.OPTION`` must belong to a step
+        set the buildout uses (and be one it knows, when it declares them)."""
         subject = f"buildout [{spec.name}]"
         assert self._step_sets is not None
         for option, names in (("post-dl-steps", spec.post_dl_steps),
@@ -136,6 +138,21 @@ class BuildoutsConfigurator:
                     errors.add(spec.location, f"unknown step set {name!r}", name,
                                hint="known: " + ", ".join(sorted(self._step_sets)),
                                subject=f"{subject} {option}")
+        used = set(spec.step_sets)
+        for key, location in spec.step_option_locations.items():
+            stepset, _, option = key.partition(".")
+            if stepset not in used:
+                hint = (f"add {stepset!r} to post-buildout-steps, db-steps or "
+                        "post-dl-steps" if stepset in self._step_sets
+                        else did_you_mean(stepset, sorted(used) or self._step_sets))
+                errors.add(location, f"option for step set {stepset!r}, which this "
+                           "buildout does not use", key, hint=hint, subject=subject)
+                continue
+            known = getattr(self._step_sets.get(stepset), "options", None)
+            if known is not None and option not in known:
+                errors.add(location, f"unknown option of step set {stepset!r}", key,
+                           hint=did_you_mean(option, known) if known
+                           else f"{stepset!r} takes no options", subject=subject)
 
     # -- public API ----------------------------------------------------------
     def make_workers(self, path: str | os.PathLike | None = None) -> list:
@@ -168,19 +185,25 @@ class BuildoutsConfigurator:
         errors = Errors()
         registry = self._compiled_registry(errors)
         specs = self._load_buildouts([manifest_path], errors)
+        made = self._make_factories(specs, registry, errors) if not errors else {}
         errors.raise_if_any()
-        return self._register(specs, registry)
+        return self._register(specs, made)
 
-    def _register(self, specs: Sequence[BuildoutSpec], registry: Mapping[str, CapabilitySpec]
-                  ) -> dict[str, BuildFactory]:
+    def _make_factories(self, specs: Sequence[BuildoutSpec],
+                        registry: Mapping[str, CapabilitySpec],
+                        errors: Errors) -> dict[str, BuildFactory]:
+        """Factories of ``specs``; step sets report bad options into ``errors``."""
         assert self._step_sets is not None
-        maker = FactoryMaker(self._fleet(), registry, self._step_sets, self.watch_dir)
-        made = {}
+        maker = FactoryMaker(self._fleet(), registry, self._step_sets, self.watch_dir,
+                             self.basedir, errors)
+        return {spec.name: maker.make(spec) for spec in specs}
+
+    def _register(self, specs: Sequence[BuildoutSpec], made: Mapping[str, BuildFactory]
+                  ) -> dict[str, BuildFactory]:
         for spec in specs:
             self.buildouts[spec.name] = spec
-            made[spec.name] = maker.make(spec)
         self.build_factories.update(made)
-        return made
+        return dict(made)
 
     def _fleet(self) -> dict[str, tuple[Capability, ...]]:
         return {w.name: w.capabilities for w in self.worker_specs or ()}
@@ -274,10 +297,11 @@ class BuildoutsConfigurator:
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
         plan = self._make_plan(errors) if not errors else None
+        made = self._make_factories(specs, registry, errors) if not errors else {}
         errors.raise_if_any()
         assert plan is not None
         self._add_workers(worker_specs)
-        self._register(specs, registry)
+        self._register(specs, made)
         self._add_builders(plan)
         self.make_schedulers()
         self.make_change_sources()

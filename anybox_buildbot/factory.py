@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from buildbot.config.errors import ConfigErrors
 from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
 from .capability import Capability
+from .errors import Errors
 from .manifest import BuildoutSpec
 from .registry import CapabilitySpec, spec_for
 from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities, Wanted
@@ -110,11 +112,14 @@ class FactoryMaker:
     def __init__(self, fleet: Mapping[str, tuple[Capability, ...]],
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
-                 watch_dir: Path | None = None) -> None:
+                 watch_dir: Path | None = None, master_dir: Path | None = None,
+                 errors: Errors | None = None) -> None:
         self.fleet = fleet
         self.registry = registry
         self.step_sets = step_sets
         self.watch_dir = watch_dir
+        self.master_dir = master_dir
+        self.errors = errors if errors is not None else Errors()
         self.env = util.Property(ENV_PROPERTY, default={})
         self.lock = [CACHE_LOCK.access("exclusive")]
         self._steps: dict[tuple, object] = {}
@@ -139,12 +144,21 @@ class FactoryMaker:
         else:
             for step in source_steps(spec, ship):
                 factory.addStep(step)
-        context = StepContext(spec, env, workdir)
+        context = StepContext(spec, env, workdir, self.master_dir, self.errors)
         cleanup: list = []
 
         def add_sets(names: tuple[str, ...]) -> None:
             for name in names:
-                step_set = self.step_sets[name](spec.step_options.get(name, {}), context)
+                try:
+                    step_set = self.step_sets[name](spec.step_options.get(name, {}), context)
+                except ConfigErrors as exc:
+                    self.errors.extend(exc)
+                    continue
+                except Exception as exc:  # a plugin's bug must not be a bare traceback
+                    self.errors.add(spec.location, f"step set {name!r} failed to build its "
+                                    f"steps: {exc!r}", hint="report it to the step set's "
+                                    "authors", subject=f"buildout [{spec.name}]")
+                    continue
                 for step in step_set.steps:
                     factory.addStep(step)
                 cleanup.extend(step_set.cleanup)
@@ -184,5 +198,10 @@ def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]]
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
                  watch_dir: Path | None = None) -> BuildFactory:
-    """One factory on its own (the configurator shares steps across many)."""
-    return FactoryMaker(fleet, registry, step_sets, watch_dir).make(spec)
+    """One factory on its own (the configurator shares steps across many).
+
+    Bad step-set options raise ``ConfigError``."""
+    errors = Errors()
+    factory = FactoryMaker(fleet, registry, step_sets, watch_dir, errors=errors).make(spec)
+    errors.raise_if_any()
+    return factory

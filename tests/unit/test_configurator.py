@@ -254,3 +254,35 @@ def test_paths_are_relative_to_master_dir(tmp_path: Path, monkeypatch) -> None:
     conf = configure_from_buildouts(tmp_path.name, {})
     assert sorted(conf.build_factories) == ["app", "matrix", "oracle"]
     assert conf.basedir == tmp_path
+
+
+@pytest.mark.parametrize("options, message", [
+    ("pytest.args = -x\n", "option for step set 'pytest', which this buildout does not use"),
+    ("test.retries = 3\n", "unknown option of step set 'test': 'test.retries' ('test' "
+                           "takes no options)"),
+])
+def test_step_set_options_must_match_used_step_sets(tmp_path: Path, options: str,
+                                                    message: str) -> None:
+    manifest = "[a]\nbuildout = standalone app.cfg\n" + options
+    write_master(tmp_path, manifest)
+    with pytest.raises(ConfigError) as info:
+        configure_from_buildouts(str(tmp_path), {})
+    (error,) = info.value.errors
+    assert error.startswith("buildouts/MANIFEST.cfg:3: buildout [a]: ")
+    assert message in error
+
+
+def test_a_crashing_step_set_is_a_config_error(tmp_path: Path) -> None:
+    write_master(tmp_path, "[a]\nbuildout = standalone app.cfg\npost-buildout-steps = boom\n")
+    conf = BuildoutsConfigurator(str(tmp_path), {})
+
+    def boom(options, context):
+        raise RuntimeError("kaput")
+
+    from anybox_buildbot.subfactories import load_registry
+    conf._step_sets = {**load_registry(), "boom": boom}
+    with pytest.raises(ConfigError) as info:
+        conf.populate()
+    assert "step set 'boom' failed to build its steps: RuntimeError('kaput')" in \
+        info.value.errors[0]
+    assert conf.config == {}          # nothing was added

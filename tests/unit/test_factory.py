@@ -10,7 +10,7 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import FactoryMaker, buildout_dir, cache_dir
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
-from anybox_buildbot.subfactories import BUILTIN, StepSet
+from anybox_buildbot.subfactories import StepSet, builtin_step_sets
 
 
 def specs(tmp_path: Path, text: str):
@@ -29,7 +29,7 @@ def drop_db(options, context) -> StepSet:
 
 def maker() -> FactoryMaker:
     registry = compile_registry(default_capabilities(), Errors())
-    return FactoryMaker({}, registry, {**BUILTIN, "db": drop_db}, Path("/m/watch"))
+    return FactoryMaker({}, registry, {**builtin_step_sets(), "db": drop_db}, Path("/m/watch"))
 
 
 def names(factory) -> list[str]:

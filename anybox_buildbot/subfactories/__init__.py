@@ -64,10 +64,10 @@ StepSetFactory = Callable[[Mapping[str, str], StepContext], StepSet]
 
 def builtin_step_sets() -> dict[str, StepSetFactory]:
     """The step sets shipped with anybox_buildbot, by name."""
-    from . import testing
+    from . import db, odoo, quality, testing
 
     registry: dict[str, StepSetFactory] = {}
-    for module in (testing,):
+    for module in (testing, db, quality, odoo):
         registry.update(module.STEP_SETS)
     return registry
 

@@ -36,6 +36,7 @@ demo: install sysdeps
 bench: install
 	$(PY) bench/populate.py
 	$(PY) bench/watching.py
+	$(PY) bench/cli_check.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples

@@ -60,6 +60,14 @@ def test_builders_and_their_workers(rest: Rest) -> None:
     assert assigned == EXPECTED_BUILDERS
 
 
+def test_checkconfig_is_clean(run: ExampleRun) -> None:
+    assert run.master is not None
+    code, output = run.master.checkconfig()
+    assert code == 0, output
+    assert "Config file is good!" in output
+    assert "Traceback" not in output and "Warning" not in output
+
+
 def test_unbuildable_buildout_is_warned_about(run: ExampleRun) -> None:
     assert run.master is not None
     log = run.master.log_text()

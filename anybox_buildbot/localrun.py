@@ -302,7 +302,39 @@ class MasterStartError(ProcessStartError):
     """The master exited or logged ``BuildMaster startup failed``."""
 
 
-class _TwistdProcess:
+class _Closing:
+    """Stop-and-forget for everything this module starts.
+
+    Entering the context starts nothing (call ``start()``); leaving it, or
+    :func:`stop_all`, stops the process and runs ``cleanup()``.
+    """
+
+    def stop(self) -> object:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        """Remove what ``stop`` leaves behind (nothing by default)."""
+
+    def close(self) -> None:
+        try:
+            self.stop()
+            self.cleanup()
+        finally:
+            _unregister(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _TwistdProcess(_Closing):
     """Common part of masters and workers: a foreground twistd child.
 
     ``--nodaemon`` keeps the process we spawn as the real server (no fork, no
@@ -443,25 +475,6 @@ class _TwistdProcess:
 
     def _after_stop(self) -> None:
         pass
-
-    def close(self) -> None:
-        """Stop and forget (what :func:`stop_all` and ``__exit__`` call)."""
-        try:
-            self.stop()
-        finally:
-            _unregister(self)
-
-    def __enter__(self) -> Self:
-        """Entering starts nothing: the context only guarantees the stop."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.basedir} pid={self.pid}>"
@@ -743,7 +756,7 @@ def pg_server_version(bin_dir: Path) -> str:
     return major if int(major) >= 10 or minor is None else f"{major}.{minor}"
 
 
-class PgCluster:
+class PgCluster(_Closing):
     """A throwaway PostgreSQL cluster in a temp dir, on a free port.
 
     Why it looks like this:
@@ -992,26 +1005,6 @@ class PgCluster:
         """Remove the temp dir (only when we created it)."""
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def close(self) -> None:
-        """Stop the server and remove its temp dir (``__exit__``, :func:`stop_all`)."""
-        try:
-            self.stop()
-            self.cleanup()
-        finally:
-            _unregister(self)
-
-    def __enter__(self) -> Self:
-        """Entering starts nothing: call :meth:`start`; leaving stops and cleans."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<PgCluster {self.version} port={self.port} dir={self.workdir}>"

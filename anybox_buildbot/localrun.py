@@ -1163,3 +1163,65 @@ class Rest:
     def _properties(self, buildid: int) -> dict[str, list[Any]]:
         props = self._one(f"builds/{buildid}/properties", "properties")
         return props or {}
+
+
+# --------------------------------------------------------------------------- #
+# A whole local setup
+# --------------------------------------------------------------------------- #
+
+SIMPLE_MASTER_CFG = """\
+from anybox_buildbot import configure_from_buildouts
+{imports}
+c = BuildmasterConfig = {{
+    'buildbotNetUsageData': None,
+    'title': 'anybox local',
+    'buildbotURL': '{url}',
+    'protocols': {{'pb': {{'port': '{pb}'}}}},
+    'www': {{'port': '{www}', 'plugins': {{}}{www_extra}}},
+    'db': {{'db_url': 'sqlite:///state.sqlite'}},
+}}
+configure_from_buildouts(basedir, c{kwargs})
+"""
+
+
+def simple_master_cfg(master: Master, kwargs: str = "", www_extra: str = "",
+                      imports: str = "") -> str:
+    """A master.cfg calling ``configure_from_buildouts`` on this master's ports.
+
+    ``kwargs`` is appended to the call (e.g. ``", poll_interval=2"``),
+    ``www_extra`` to the ``www`` dict (e.g. auth settings).
+    """
+    return SIMPLE_MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
+                                    www=master.www_endpoint, kwargs=kwargs,
+                                    www_extra=www_extra, imports=imports)
+
+
+@contextlib.contextmanager
+def running_master(master_dir: Path, workers: Mapping[str, str], master_cfg=simple_master_cfg,
+                   worker_root: Path | None = None):
+    """Create and start the master in ``master_dir`` (which already holds its
+    manifests and workers.cfg) and one worker per ``{name: password}``;
+    yield the master once every worker is attached; stop everything after.
+
+    ``master_cfg`` maps the Master (whose ports are known) to master.cfg text.
+    """
+    master = Master(master_dir)
+    master.write_config(master_cfg(master))
+    started: list[Worker] = []
+    try:
+        master.create()
+        master.start()
+        for name, password in workers.items():
+            worker = Worker((worker_root or master_dir.parent) / name, name, password,
+                            master.pb_port)
+            started.append(worker)
+            worker.create()
+            worker.start()
+        for worker in started:
+            master.rest.wait_worker_connected(worker.name, 30)
+            worker.wait_attached(30)
+        yield master
+    finally:
+        for worker in started:
+            worker.close()
+        master.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -9,24 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Worker
+from anybox_buildbot.localrun import Master, running_master, simple_master_cfg
 
-MASTER_CFG = """\
-from buildbot.plugins import util
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None, 'title': 'cli e2e', 'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}},
-            'auth': util.UserPasswordAuth({{'admin': 'adm-pw'}}),
+AUTH = """,
+            'auth': util.UserPasswordAuth({'admin': 'adm-pw'}),
             'authz': util.Authz(
                 allowRules=[util.AnyControlEndpointMatcher(role='admins')],
                 roleMatchers=[util.RolesFromUsername(roles=['admins'],
-                                                     usernames=['admin'])])}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c)
-"""
+                                                     usernames=['admin'])])"""
 
 
 @pytest.fixture(scope="module")
@@ -41,20 +32,10 @@ def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Master]:
         "env.TAG = %(buildout-tag:-none)s\n\n"
         "[broken]\nbuildout = standalone empty.cfg\ntest-command = false\n")
     (mdir / "workers.cfg").write_text("[w1]\npassword = cli-pw\n")
-    m = Master(mdir)
-    m.write_config(MASTER_CFG.format(url=m.url, pb=m.pb_endpoint, www=m.www_endpoint))
-    worker = Worker(root / "w1", "w1", "cli-pw", m.pb_port)
-    try:
-        m.create()
-        m.start()
-        worker.create()
-        worker.start()
-        m.rest.wait_worker_connected("w1", 30)
-        worker.wait_attached(30)
+    config = functools.partial(simple_master_cfg, www_extra=AUTH,
+                               imports="from buildbot.plugins import util")
+    with running_master(mdir, {"w1": "cli-pw"}, config) as m:
         yield m
-    finally:
-        worker.close()
-        m.close()
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

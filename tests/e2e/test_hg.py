@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import time
 from collections.abc import Iterator
@@ -9,22 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker, wait_for
+from anybox_buildbot.localrun import Master, Rest, running_master, simple_master_cfg, wait_for
 
 POLL = 2
 BUILD_TIMEOUT = 300
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None, 'title': 'hg e2e', 'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c, poll_interval={poll})
-"""
-
-
 def hg(cwd: Path, *args: str) -> str:
     out = subprocess.run(["hg", "--config", "ui.username=t <t@example.com>", *args],
                          cwd=cwd, check=True, capture_output=True, text=True)
@@ -57,21 +46,9 @@ buildout = hg {repo} default buildout.cfg
 buildout = hgtag {repo} buildout.cfg
 """)
     (master_dir / "workers.cfg").write_text("[w1]\npassword = hg-pass\n")
-    master = Master(master_dir)
-    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                          www=master.www_endpoint, poll=POLL))
-    worker = Worker(root / "w1", "w1", "hg-pass", master.pb_port)
-    try:
-        master.create()
-        master.start()
-        worker.create()
-        worker.start()
-        master.rest.wait_worker_connected("w1", 30)
-        worker.wait_attached(30)
+    config = functools.partial(simple_master_cfg, kwargs=f", poll_interval={POLL}")
+    with running_master(master_dir, {"w1": "hg-pass"}, config) as master:
         yield master, repo
-    finally:
-        worker.close()
-        master.close()
 
 
 def force(rest: Rest, builder: str, **props) -> dict:

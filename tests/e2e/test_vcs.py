@@ -7,6 +7,7 @@ turns into a build within seconds.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker, wait_for
+from anybox_buildbot.localrun import Master, Rest, running_master, simple_master_cfg, wait_for
 
 BUILD_TIMEOUT = 300
 POLL = 2
@@ -41,20 +42,6 @@ def commit(work: Path, files: dict[str, str], message: str, branch: str,
     if push:
         git(work, "push", "-q", "origin", branch)
     return git(work, "rev-parse", "HEAD")
-
-
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None,
-    'title': 'vcs e2e',
-    'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c, poll_interval={poll})
-"""
 
 
 @dataclass
@@ -135,20 +122,9 @@ auto-watch = true
 buildout = archive {archive} proj/buildout.cfg
 """)
     (master_dir / "workers.cfg").write_text("[w1]\npassword = vcs-pass\n")
-    master = Master(master_dir)
-    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                          www=master.www_endpoint, poll=POLL))
-    worker = Worker(root / "w1", "w1", "vcs-pass", master.pb_port)
-    try:
-        master.create()
-        master.start()
-        worker.create()
-        worker.start()
-        master.rest.wait_worker_connected("w1", 30)
+    config = functools.partial(simple_master_cfg, kwargs=f", poll_interval={POLL}")
+    with running_master(master_dir, {"w1": "vcs-pass"}, config) as master:
         yield Setup(root, master, master.rest, work, shared)
-    finally:
-        worker.close()
-        master.close()
 
 
 def force(setup: Setup, builder: str, **props) -> tuple[dict, dict]:

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps test unit e2e demo bench lint clean
+.PHONY: install sysdeps test unit e2e demo bench lint docs clean
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ install: $(STAMP)
 sysdeps:
 	@bash tools/sysdeps.sh
 
-test: install sysdeps
+# The documentation site, warnings as errors (a moved example, a broken
+# reference...). `make test` builds it first.
+docs: install
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+test: install sysdeps docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: install
@@ -37,9 +42,10 @@ bench: install
 	$(PY) bench/populate.py
 	$(PY) bench/watching.py
 	$(PY) bench/cli_check.py
+	$(PY) bench/step_overhead.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples
 
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache
+	rm -rf $(VENV) demo-run .pytest_cache docs/_build

@@ -5,8 +5,9 @@ manifest paths, registries and rewrite rules are honoured) and inspect the
 configurators it made. ``worker-check`` needs only a workers.cfg fragment.
 ``force``/``status`` talk to a running master over its REST API.
 
-Exit codes: 0 fine, 1 errors found (or, for ``force --wait``, the build's
-result code), 2 usage errors.
+Exit codes: 0 fine, 1 errors found, 2 usage errors; ``force --wait``
+exits 0 when the build succeeded (or only warned) and 10 + Buildbot's
+result code otherwise (12 failure, 14 exception, 16 cancelled...).
 """
 
 from __future__ import annotations
@@ -90,8 +91,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     data = loaded.data()
     misses = data["not_created"]
-    print(f"ok: {len(data['builders'])} builders for {len(data['buildouts'])} buildouts "
-          f"on {len(data['workers'])} workers")
+    print(f"ok: {_plural(len(data['builders']), 'builder')} for "
+          f"{_plural(len(data['buildouts']), 'buildout')} on "
+          f"{_plural(len(data['workers']), 'worker')}")
     for miss in misses:
         closest = (f"closest worker {miss['closest_worker']} " if miss["closest_worker"]
                    else "")
@@ -199,6 +201,16 @@ def _current_step(client: Client, buildid: int) -> str:
     return f"step {step['number']} {step['name']}" if step else "waiting for a worker"
 
 
+def wait_exit_code(result: int | None) -> int:
+    """0 for success/warnings, 10 + result otherwise: never mistaken for the
+    usage (2) and error (1) codes."""
+    return 0 if result in (0, 1) else 10 + int(result if result is not None else 2)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def cmd_force(args: argparse.Namespace) -> int:
     props = {}
     for item in args.prop:
@@ -223,7 +235,7 @@ def cmd_force(args: argparse.Namespace) -> int:
             word = RESULTS[result] if result is not None and result < len(RESULTS) else "?"
             print(f"build {build['number']} of {args.builder}: {word} "
                   f"({build['state_string']}) after {time.monotonic() - start:.0f} s")
-            return int(result or 0)
+            return wait_exit_code(result)
         if build is None and request["complete"]:
             print("the request completed without a build (cancelled?)")
             return 1

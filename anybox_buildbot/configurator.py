@@ -22,6 +22,7 @@ from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location, did_you_mean
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
+from .notify import MailSettings, make_reporters
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .steps.source import TAG_PROPERTY
@@ -61,7 +62,10 @@ class BuildoutsConfigurator:
                  poll_interval: int | None = None,
                  capabilities: Mapping[str, Mapping] | None = None,
                  strict: bool = False,
-                 vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = ()) -> None:
+                 vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
+                 mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
+                 smtp_port: int = 25, smtp_user: str | None = None,
+                 smtp_password: str | None = None) -> None:
         self.basedir = Path(os.path.abspath(buildmaster_dir))
         self.config = buildmaster_config
         self.manifest_paths = tuple(manifest_paths)
@@ -71,6 +75,9 @@ class BuildoutsConfigurator:
         self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
         self.watch_dir = self.basedir / WATCH_DIR
         self.strict = strict
+        # Mail of manifest 'notify = mail ...' lines and of notify_on_missing.
+        self.mail_settings = MailSettings(mail_from, smtp_host, smtp_port, smtp_user,
+                                          smtp_password)
         self.capabilities: dict[str, dict] = (default_capabilities() if capabilities is None
                                               else {k: dict(v) for k, v in capabilities.items()})
         self.build_factories: dict[str, BuildFactory] = {}
@@ -298,6 +305,8 @@ class BuildoutsConfigurator:
             self.buildouts.setdefault(spec.name, spec)
         plan = self._make_plan(errors) if not errors else None
         made = self._make_factories(specs, registry, errors) if not errors else {}
+        reporters = (make_reporters(self.buildouts.values(), plan.builders_of(), worker_specs,
+                                    self.mail_settings, errors) if plan is not None else [])
         errors.raise_if_any()
         assert plan is not None
         self._add_workers(worker_specs)
@@ -305,6 +314,7 @@ class BuildoutsConfigurator:
         self._add_builders(plan)
         self.make_schedulers()
         self.make_change_sources()
+        self.config.setdefault("services", []).extend(reporters)
 
 
 def configure_from_buildouts(basedir: str | os.PathLike, config: dict,

@@ -193,6 +193,10 @@ class _Parser:
             exc.text = self.line.strip()
             raise
         column = token.column + len(op)
+        if text.upper() == "OR":
+            # '==OR' would print as '== OR', which reads as a missing version.
+            raise self.fail(f"expected a version after {op!r}", token.column,
+                            "'OR' separates alternatives, it is not a version")
         if not text:
             following = self.peek()
             if (following is None or following.text.upper() == "OR"

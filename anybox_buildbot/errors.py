@@ -9,6 +9,7 @@ Messages are collected, never raised one by one, so that a single
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,6 +53,17 @@ def _quote(text: str, limit: int = 200) -> str:
     return repr(text)
 
 
+def _shorten(text: str, limit: int = 1000) -> str:
+    """Cap a subject, problem or hint: they may embed user text (a 10 MB name).
+
+    Head and tail are kept: the words after an embedded name still tell
+    what is wrong.
+    """
+    if len(text) > limit:
+        text = f"{text[:limit * 2 // 3]}... ({len(text)} characters) ...{text[-limit // 3:]}"
+    return text
+
+
 def format_message(
     location: Location | None,
     problem: str,
@@ -67,15 +79,15 @@ def format_message(
     if location is not None:
         parts.append(str(location))
     if subject:
-        parts.append(subject)
+        parts.append(_shorten(subject))
     head = ": ".join(parts)
-    body = problem
+    body = _shorten(problem)
     if location is not None and location.column is not None:
         body += f" at column {location.column}"
     if text is not None:
         body += f": {_quote(text)}"
     if hint:
-        body += f" ({hint})"
+        body += f" ({_shorten(hint)})"
     return f"{head}: {body}" if head else body
 
 
@@ -127,8 +139,18 @@ class Errors:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A hint naming the closest valid choice, or listing them all."""
-    choices = sorted(choices)
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
+    choices = tuple(sorted(choices))
+    # At cutoff 0.6 a word over 2.33 times the longest choice cannot match;
+    # skipping difflib then keeps a 10 MB word from costing seconds.
+    if len(word) <= 3 * max(map(len, choices), default=0):
+        close = _closest(word, choices)
+        if close is not None:
+            return f"did you mean {close!r}?"
     return "valid: " + ", ".join(choices)
+
+
+@functools.lru_cache(maxsize=256)
+def _closest(word: str, choices: tuple[str, ...]) -> str | None:
+    """Cached: one typo in ``[DEFAULT]`` is reported for every section."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return close[0] if close else None

@@ -18,18 +18,20 @@ from .constraint import Requirement, parse_requirement
 from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
 from .inifile import IniFile, IniOption, IniSection, read_ini
+from .notify import NotifyTarget, parse_notify_option
 from .template import Template, parse_template
 
 DEFAULT_BUILDOUT_VERSION = "6.0.1"
 DEFAULT_TREE_STABLE_TIMER = 600
 DEFAULT_POST_BUILDOUT_STEPS = ("test",)
 DEFAULT_TEST_COMMAND = ("bin/test",)
+MAX_COMMAND_LENGTH = 128 * 1024  # Linux's limit on one argument (MAX_ARG_STRLEN)
 
 KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
     "auto-watch", "tree-stable-timer", "nightly", "buildout-version", "buildout-options",
     "buildout-part", "post-dl-steps", "db-steps", "post-buildout-steps", "test-command",
-    "git-shallow",
+    "git-shallow", "notify",
 })
 
 # kind -> positional argument names; the form is shown in error messages.
@@ -107,6 +109,7 @@ class BuildoutSpec:
     test_command: tuple[str, ...] = DEFAULT_TEST_COMMAND
     env: tuple[tuple[str, Template], ...] = ()
     git_shallow: bool = False
+    notify: tuple[NotifyTarget, ...] = ()     # notify.py: one destination per line
     step_options: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
     step_option_locations: dict[str, Location] = field(default_factory=dict, hash=False,
                                                        compare=False, repr=False)
@@ -166,8 +169,14 @@ class _SectionReader:
         if got is None:
             return default
         text, loc = got
-        if text.isdigit():
-            return int(text)
+        # isdigit() alone accepts '²' (int() refuses it); int() refuses over
+        # 4300 digits: both escaped as a ValueError.
+        if text.isascii() and text.isdigit():
+            if len(text.lstrip("0")) <= 18:
+                return int(text)
+            self.error(loc, option, "number too large", text,
+                       hint=f"e.g. {option} = {default}")
+            return default
         self.error(loc, option, "expected a whole number of seconds", text,
                    hint=f"e.g. {option} = {default}")
         return default
@@ -357,6 +366,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     category = reader.words("build-category") or ()
     watch = _parse_watch(reader)
     auto_watch = reader.boolean("auto-watch", False)
+    notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
+              if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
     timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER)
     nightly = None
@@ -379,14 +390,19 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     part = reader.single("buildout-part")
     test_command = DEFAULT_TEST_COMMAND
     got = reader.single("test-command")
-    if got is not None:
+    if got is not None and len(got[0]) > MAX_COMMAND_LENGTH:
+        # shlex is quadratic on a long word: a 10 MB line would hang the load.
+        reader.error(got[1], "test-command", f"command line too long ({len(got[0])} "
+                     f"characters, at most {MAX_COMMAND_LENGTH})", got[0],
+                     hint="put a long command in a script of the buildout")
+    elif got is not None:
         try:
             test_command = tuple(shlex.split(got[0]))
         except ValueError as exc:
             reader.error(got[1], "test-command", f"cannot split command line: {exc}", got[0],
                          hint="balance the quotes")
         else:
-            if not test_command:
+            if not test_command or not test_command[0]:  # '""' splits to ['']
                 reader.error(got[1], "test-command", "empty command", got[0],
                              hint="e.g. test-command = bin/test -v")
                 test_command = DEFAULT_TEST_COMMAND
@@ -404,54 +420,69 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
         buildout_version=version, buildout_part=part[0] if part else None,
-        test_command=test_command, env=tuple(env), git_shallow=git_shallow,
+        test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_options=step_options, step_option_locations=step_option_locations,
         **spec_kwargs)
 
 
 def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
                      errors: Errors) -> dict[str, dict[str, IniOption]]:
-    """Each section's options after ``inherit`` chains and ``[DEFAULT]``."""
+    """Each section's options after ``inherit`` chains and ``[DEFAULT]``.
+
+    Chains are walked with a loop, not recursion: a chain of thousands of
+    sections must not hit Python's recursion limit.
+    """
     resolved: dict[str, dict[str, IniOption]] = {}
     failed: set[str] = set()
+    hints: dict[str, str] = {}  # unknown parent -> hint, computed once
 
-    def resolve(name: str, chain: tuple[str, ...]) -> dict[str, IniOption] | None:
-        if name in resolved:
-            return resolved[name]
-        if name in failed:
-            return None
-        ini, section = sections[name]
-        own = section.options
-        parent_opt = own.get("inherit")
-        if parent_opt is None:
-            resolved[name] = ini.merged_options(section)
-            return resolved[name]
-        parent = parent_opt.value.strip()
-        loc = parent_opt.first_location
-        if parent in chain or parent == name:
-            cycle = " -> ".join((*chain, name, parent))
-            errors.add(loc, "inherit cycle", cycle, hint="remove one 'inherit' of the cycle",
-                       subject=f"buildout [{name}]")
-            failed.add(name)
-            return None
-        if parent not in sections:
-            errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
-                       hint=did_you_mean(parent, sections), subject=f"buildout [{name}]")
-            failed.add(name)
-            return None
-        base = resolve(parent, (*chain, name))
-        if base is None:
-            failed.add(name)
-            return None
-        merged = {k: v for k, v in base.items() if k != "inherit"}
-        merged.update(own)
-        for key, value in ini.defaults.items():
-            merged.setdefault(key, value)
-        resolved[name] = merged
-        return merged
+    def resolve(name: str) -> None:
+        path: list[str] = []  # sections waiting for their parent, child first
+        on_path: set[str] = set()
+        base: dict[str, IniOption] | None = None
+        while True:
+            if name in resolved:
+                base = resolved[name]
+                break
+            if name in failed:
+                break
+            ini, section = sections[name]
+            parent_opt = section.options.get("inherit")
+            if parent_opt is None:
+                base = resolved[name] = ini.merged_options(section)
+                break
+            parent = parent_opt.value.strip()
+            loc = parent_opt.first_location
+            if parent in on_path or parent == name:
+                cycle = " -> ".join((*path, name, parent))
+                errors.add(loc, "inherit cycle", cycle,
+                           hint="remove one 'inherit' of the cycle",
+                           subject=f"buildout [{name}]")
+                failed.add(name)
+                break
+            if parent not in sections:
+                if parent not in hints:
+                    hints[parent] = did_you_mean(parent, sections)
+                errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
+                           hint=hints[parent], subject=f"buildout [{name}]")
+                failed.add(name)
+                break
+            path.append(name)
+            on_path.add(name)
+            name = parent
+        for child in reversed(path):
+            if base is None:
+                failed.add(child)
+                continue
+            ini, section = sections[child]
+            merged = {k: v for k, v in base.items() if k != "inherit"}
+            merged.update(section.options)
+            for key, value in ini.defaults.items():
+                merged.setdefault(key, value)
+            resolved[child] = base = merged
 
     for name in sections:
-        resolve(name, ())
+        resolve(name)
     return resolved
 
 

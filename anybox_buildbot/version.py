@@ -104,7 +104,8 @@ def parse_version(text: str) -> Version:
         return cached
     match = _VERSION.fullmatch(text)
     key: SortKey | None = None
-    if match:
+    # A component of over 4300 digits is beyond int(): not a version shape.
+    if match and len(text) <= 4000:
         tag = match["tag"]
         if tag:
             key = (_release_key(match["release"]), _TAG_RANK[tag.lower()],

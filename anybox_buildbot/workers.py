@@ -9,6 +9,7 @@ accepts ``max_builds = 'two'`` silently. The password is kept out of every
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ def _normal(key: str) -> str:
 
 
 _NORMAL_RESERVED = {_normal(k): k for k in RESERVED | {PRIORITY}}
+_LONGEST_RESERVED = max(map(len, _NORMAL_RESERVED))
 _ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY}
 
 
@@ -52,6 +54,14 @@ def _looks_like_reserved(key: str) -> str | None:
         return _ALIASES[normal]
     if normal in _NORMAL_RESERVED:
         return _NORMAL_RESERVED[normal]
+    if len(normal) > 2 * _LONGEST_RESERVED:
+        return None  # cannot be that close; difflib on a 10 MB key takes seconds
+    return _close_reserved(normal)
+
+
+@functools.lru_cache(maxsize=1024)
+def _close_reserved(normal: str) -> str | None:
+    """Cached: a fleet repeats the same property names (``arch``) per worker."""
     close = difflib.get_close_matches(normal, _NORMAL_RESERVED, n=1, cutoff=0.85)
     return _NORMAL_RESERVED[close[0]] if close else None
 

@@ -69,7 +69,7 @@ def test_force_wait_success_with_progress_and_prop(master: Master) -> None:
 def test_force_wait_exits_with_failure_result(master: Master) -> None:
     result = cli("force", "broken", "--url", master.url, "--user", "admin",
                  "--password", "adm-pw", "--wait")
-    assert result.returncode == 2
+    assert result.returncode == 12          # 10 + FAILURE, distinct from usage errors
     assert "failure" in result.stdout
 
 

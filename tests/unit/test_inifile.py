@@ -228,3 +228,13 @@ def test_read_ini_accepts_utf8_with_bom(tmp_path):
     assert errors.messages == []
     assert ini.sections[0].name == "s"
     assert ini.sections[0].options["a"].value == "café"
+
+
+def test_password_line_without_equals_is_not_quoted() -> None:
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.inifile import parse_ini
+
+    errors = Errors()
+    parse_ini("[w]\npassword s3cret-value\n", "workers.cfg", errors)
+    assert errors.messages == ["workers.cfg:2: expected '[section]', 'option = value' or an "
+                               "indented continuation line: 'password ...'"]

@@ -510,6 +510,7 @@ class Master(_TwistdProcess):
         self.pb_port = pb_port if pb_port is not None else free_port()
         self.www_port = www_port if www_port is not None else free_port()
         self._wrote_pidfile = False
+        self.workers: dict[str, Worker] = {}  # filled by running_master()
         if master_cfg_text is not None:
             self.write_config(master_cfg_text)
 
@@ -1180,32 +1181,35 @@ c = BuildmasterConfig = {{
     'www': {{'port': '{www}', 'plugins': {{}}{www_extra}}},
     'db': {{'db_url': 'sqlite:///state.sqlite'}},
 }}
-configure_from_buildouts(basedir, c{kwargs})
+{setup}configure_from_buildouts(basedir, c{kwargs})
 """
 
 
 def simple_master_cfg(master: Master, kwargs: str = "", www_extra: str = "",
-                      imports: str = "") -> str:
+                      imports: str = "", setup: str = "") -> str:
     """A master.cfg calling ``configure_from_buildouts`` on this master's ports.
 
     ``kwargs`` is appended to the call (e.g. ``", poll_interval=2"``),
-    ``www_extra`` to the ``www`` dict (e.g. auth settings).
+    ``www_extra`` to the ``www`` dict (e.g. auth settings), ``imports`` goes
+    first and ``setup`` (lines ending in a newline) right before the call.
     """
     return SIMPLE_MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
                                     www=master.www_endpoint, kwargs=kwargs,
-                                    www_extra=www_extra, imports=imports)
+                                    www_extra=www_extra, imports=imports, setup=setup)
 
 
 @contextlib.contextmanager
 def running_master(master_dir: Path, workers: Mapping[str, str], master_cfg=simple_master_cfg,
-                   worker_root: Path | None = None):
+                   worker_root: Path | None = None, env: Mapping[str, str] | None = None):
     """Create and start the master in ``master_dir`` (which already holds its
     manifests and workers.cfg) and one worker per ``{name: password}``;
-    yield the master once every worker is attached; stop everything after.
+    yield the master once every worker is attached (``master.workers`` maps
+    their names to them); stop everything after.
 
-    ``master_cfg`` maps the Master (whose ports are known) to master.cfg text.
+    ``master_cfg`` maps the Master (whose ports are known) to master.cfg text;
+    ``env`` is added to the master's environment.
     """
-    master = Master(master_dir)
+    master = Master(master_dir, env=env)
     master.write_config(master_cfg(master))
     started: list[Worker] = []
     try:
@@ -1215,6 +1219,7 @@ def running_master(master_dir: Path, workers: Mapping[str, str], master_cfg=simp
             worker = Worker((worker_root or master_dir.parent) / name, name, password,
                             master.pb_port)
             started.append(worker)
+            master.workers[name] = worker
             worker.create()
             worker.start()
         for worker in started:

@@ -24,7 +24,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from anybox_buildbot.localrun import Master, PgCluster, Rest, Worker
+from anybox_buildbot.localrun import PgCluster, Rest, running_master
 from anybox_buildbot.steps.database import db_name_for
 
 BUILD_TIMEOUT = 600
@@ -100,19 +100,6 @@ if "--fake-error" in args:
     log("ERROR", "something went wrong")
 sys.exit(0)  # like Odoo: errors are in the log, the exit code is 0
 '''
-
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None,
-    'title': 'db e2e',
-    'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c)
-"""
 
 ODOO_CALLS = "select mode || ' ' || modules || ' ' || tests from odoo_calls order by id"
 PSQL = 'psql -X -v ON_ERROR_STOP=1 -At -c "select current_database()"'
@@ -253,8 +240,6 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("db-steps")
     remote = PgCluster()
-    master: Master | None = None
-    workers: list[Worker] = []
     main_dbs = {"tpl_data": ("tpl_rows", "from the template"),
                 "tpl_worker": ("w_rows", "from the worker's template"),
                 META_TEMPLATE: ("meta", "literal template"),
@@ -296,31 +281,17 @@ def run(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iter
             db_prefix = {W2_PREFIX}
             db_template = tpl_worker
             """))
-        master = Master(master_dir)
-        master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                              www=master.www_endpoint))
-        master.create()
-        master.start()
-        paths = {}
-        for name, password in (("w1", "db-pass-1"), ("w2", "db-pass-2")):
-            worker = Worker(root / name, name, password, master.pb_port)
-            workers.append(worker)
-            worker.create()
-            worker.start()
-            master.rest.wait_worker_connected(name, 30)
-            paths[name] = worker.basedir
-        rest = master.rest
-        result = Run(root, rest, pg_cluster, paths)
-        requests = rest.force(sorted(rest.builders()))
-        for builder, brid in requests.items():
-            result.builds[builder] = rest.wait_build(brid, timeout=BUILD_TIMEOUT)
-            result.props[builder] = rest.build_properties(result.builds[builder]["buildid"])
-        yield result
+        with running_master(master_dir, {"w1": "db-pass-1", "w2": "db-pass-2"}) as master:
+            rest = master.rest
+            paths = {name: worker.basedir for name, worker in master.workers.items()}
+            result = Run(root, rest, pg_cluster, paths)
+            requests = rest.force(sorted(rest.builders()))
+            for builder, brid in requests.items():
+                result.builds[builder] = rest.wait_build(brid, timeout=BUILD_TIMEOUT)
+                result.props[builder] = rest.build_properties(
+                    result.builds[builder]["buildid"])
+            yield result
     finally:
-        for worker in reversed(workers):
-            worker.close()
-        if master is not None:
-            master.close()
         remote.close()
         for name in main_dbs:
             drop_db(pg_cluster, name)

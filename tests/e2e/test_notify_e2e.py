@@ -18,6 +18,7 @@ connected (``notify_on_missing``).
 from __future__ import annotations
 
 import email
+import functools
 import json
 import os
 import threading
@@ -30,7 +31,15 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from anybox_buildbot.localrun import LOOPBACK, Master, Rest, Worker, free_port, wait_for
+from anybox_buildbot.localrun import (
+    LOOPBACK,
+    Master,
+    Rest,
+    free_port,
+    running_master,
+    simple_master_cfg,
+    wait_for,
+)
 
 BUILD_TIMEOUT = 300
 PUSH_TIMEOUT = 30
@@ -59,6 +68,10 @@ class HttpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Buildbot's client keeps connections alive; an HTTP/1.0 server
+            # closing each one races with its next POST on that connection.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -136,22 +149,6 @@ class SmtpReceiver:
 # master and worker
 # --------------------------------------------------------------------------- #
 
-MASTER_CFG = """\
-import os
-from buildbot.plugins import secrets
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None,
-    'title': 'notify e2e',
-    'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-c['secretsProviders'] = [secrets.SecretInAFile(dirname=os.path.join(basedir, 'secrets'))]
-configure_from_buildouts(basedir, c, mail_from='ci@example.com', smtp_host='127.0.0.1',
-                         smtp_port={smtp})
-"""
 MANIFEST = """\
 [DEFAULT]
 buildout = standalone app.cfg
@@ -212,23 +209,18 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     secrets.mkdir(mode=0o700)
     (secrets / "gitea_token").write_text(TOKEN + "\n")
     os.chmod(secrets / "gitea_token", 0o600)
-    master = Master(master_dir)
-    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                          www=master.www_endpoint, smtp=controller.port))
-    worker = Worker(root / "w1", "w1", "notify-pass", master.pb_port)
+    config = functools.partial(
+        simple_master_cfg, imports="import os\nfrom buildbot.plugins import secrets",
+        setup="c['secretsProviders'] = [secrets.SecretInAFile("
+              "dirname=os.path.join(basedir, 'secrets'))]\n",
+        kwargs=f", mail_from='ci@example.com', smtp_host='127.0.0.1', "
+               f"smtp_port={controller.port}")
     http.start()
     controller.start()
     try:
-        master.create()
-        master.start()
-        worker.create()
-        worker.start()
-        master.rest.wait_worker_connected("w1", 30)
-        worker.wait_attached(30)
-        yield Setup(master, master.rest, http, smtp)
+        with running_master(master_dir, {"w1": "notify-pass"}, config) as master:
+            yield Setup(master, master.rest, http, smtp)
     finally:
-        worker.close()
-        master.close()
         controller.stop()
         http.stop()
 
@@ -298,7 +290,7 @@ def test_failure_mail(setup: Setup, passing: dict, failing: dict) -> None:
     (mail,) = mails
     assert mail.sender == "ci@example.com"
     assert mail.recipients == ["dev@example.com"]
-    assert "Buildbot (notify e2e): failing" in mail.subject
+    assert "Buildbot (anybox local): failing" in mail.subject
     assert "failed test" in mail.subject, mail.subject
     url = f"{setup.master.url}#/builders/{failing['builderid']}/builds/{failing['number']}"
     assert url in mail.text

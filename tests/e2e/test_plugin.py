@@ -20,24 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker
+from anybox_buildbot.localrun import Master, Rest, Worker, running_master, simple_master_cfg
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugin_example"
 BUILD_TIMEOUT = 300
 GREETING = "Bonjour; rm -rf x $(touch pwned) `touch pwned`"
-
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None,
-    'title': 'plugin e2e',
-    'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c)
-"""
 
 MANIFEST = f"""\
 [hello]
@@ -93,8 +80,7 @@ def test_the_plugin_is_registered_and_its_options_checked(plugin_path: Path,
     # a typo in the plugin's option is caught like for a built-in step set
     master_dir = write_master_dir(tmp_path / "m", MANIFEST.replace(
         "hello-plugin.greeting", "hello-plugin.greting"))
-    (master_dir / "master.cfg").write_text(MASTER_CFG.format(url="http://127.0.0.1:1/",
-                                                             pb="tcp:0", www="tcp:0"))
+    (master_dir / "master.cfg").write_text(simple_master_cfg(Master(master_dir)))
     cli = Path(sys.executable).parent / "anybox-buildbot"
     check = subprocess.run([str(cli), "check", str(master_dir)], env=with_plugin(plugin_path),
                            capture_output=True, text=True)
@@ -119,22 +105,9 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(plugin_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("plugin")
-    master = Master(write_master_dir(root / "master", MANIFEST),
-                    env={"PYTHONPATH": str(plugin_path)})
-    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                          www=master.www_endpoint))
-    worker = Worker(root / "w1", "w1", "plugin-pass", master.pb_port)
-    try:
-        master.create()
-        master.start()
-        worker.create()
-        worker.start()
-        master.rest.wait_worker_connected("w1", 30)
-        worker.wait_attached(30)
-        yield Setup(master, worker, master.rest)
-    finally:
-        worker.close()
-        master.close()
+    with running_master(write_master_dir(root / "master", MANIFEST), {"w1": "plugin-pass"},
+                        env={"PYTHONPATH": str(plugin_path)}) as master:
+        yield Setup(master, master.workers["w1"], master.rest)
 
 
 def build(setup: Setup, builder: str) -> tuple[dict, dict[str, dict]]:

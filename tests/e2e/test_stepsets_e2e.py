@@ -30,26 +30,13 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker
+from anybox_buildbot.localrun import Master, Rest, Worker, running_master
 
 BUILD_TIMEOUT = 600
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
 EVIL_MESSAGE = "CI results; rm -rf x $(touch pwned) `touch pwned`"
 EVIL_ARGS = ["; rm -rf x", "$(touch pwned)", "`touch pwned`", "a b"]
-
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {{
-    'buildbotNetUsageData': None,
-    'title': 'step sets e2e',
-    'buildbotURL': '{url}',
-    'protocols': {{'pb': {{'port': '{pb}'}}}},
-    'www': {{'port': '{www}', 'plugins': {{}}}},
-    'db': {{'db_url': 'sqlite:///state.sqlite'}},
-}}
-configure_from_buildouts(basedir, c)
-"""
 
 PROJECT = {
     "buildout.cfg": """\
@@ -235,23 +222,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     (master_dir / "buildouts").mkdir(parents=True)
     (master_dir / "buildouts" / "MANIFEST.cfg").write_text(manifest(f"file://{bare}"))
     (master_dir / "workers.cfg").write_text("[w1]\npassword = sets-pass\n")
-    master = Master(master_dir)
-    master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
-                                          www=master.www_endpoint))
-    worker = Worker(root / "w1", "w1", "sets-pass", master.pb_port)
-    try:
-        master.create()
-        master.start()
-        worker.create()
-        worker.start()
-        master.rest.wait_worker_connected("w1", 30)
-        worker.wait_attached(30)
+    with running_master(master_dir, {"w1": "sets-pass"}) as master:
         # 'full' fills the worker's caches; 'strict' must then do without the index
         builds = {name: run_build(master.rest, name) for name in ("full", "strict")}
-        yield Setup(root, master, worker, master.rest, bare, builds)
-    finally:
-        worker.close()
-        master.close()
+        yield Setup(root, master, master.workers["w1"], master.rest, bare, builds)
 
 
 def test_full_build_runs_every_step_set(setup: Setup) -> None:

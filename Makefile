@@ -26,11 +26,14 @@ sysdeps:
 docs: install
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
+# Unit tests are independent and CPU-bound: two processes halve their time.
+# End-to-end tests start masters, workers and clusters: one at a time.
 test: install sysdeps docs
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 unit: install
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 
 e2e: install sysdeps
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)

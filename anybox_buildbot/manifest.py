@@ -266,8 +266,9 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path,
         path = _standalone_file(manifest_dir, values["PATH"], files)
         if path is None:
             reader.error(loc, "buildout", "standalone buildout file not found",
-                         str(manifest_dir / values["PATH"]),
-                         hint="paths are relative to the manifest's folder")
+                         values["PATH"],
+                         hint=f"paths are relative to the manifest's folder, "
+                         f"here {manifest_dir}")
             return None
         return Source(kind, loc, path=path, cfg="buildout.cfg")
     return Source(kind, loc, url=values["URL"], branch=values.get("BRANCH"),
@@ -497,6 +498,11 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         if ini is None:
             continue
         folders[ini.path] = Path(path).resolve().parent
+        if "inherit" in ini.defaults:
+            option = ini.defaults["inherit"]
+            errors.add(option.location, "inherit cannot be set in [DEFAULT]", option.value,
+                       hint="every section already gets [DEFAULT]; put 'inherit' in the "
+                       "sections that need it", subject="[DEFAULT]")
         for section in ini.sections:
             if section.name in sections:
                 first = sections[section.name][1].location

@@ -101,16 +101,15 @@ class WorkerSpec:
 
 def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
     text = option.value.strip()
-    try:
-        value = int(text)
-    except ValueError:
+    if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+        errors.add(option.first_location, "must not be negative", text, subject=subject)
+        return None
+    # ASCII digits only: int() would also take '+5', '1_000' or '٣'.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         errors.add(option.first_location, "expected a whole number", text,
                    hint=f"e.g. {option.name} = 2", subject=subject)
         return None
-    if value < 0:
-        errors.add(option.first_location, "must not be negative", text, subject=subject)
-        return None
-    return value
+    return int(text)
 
 
 def _parse_capabilities(option: IniOption, errors: Errors,

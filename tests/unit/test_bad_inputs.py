@@ -204,8 +204,8 @@ CASES = [
     m("subdir-on-hg", "[app]\nbuildout = hg https://h/r default b.cfg subdir=x\n", 2,
       "unexpected extra words 'subdir=x'"),
     m("standalone-not-found", "[app]\nbuildout = standalone nope.cfg\n", 2,
-      "buildout [app] buildout: standalone buildout file not found: '{tmp}/nope.cfg'",
-      "relative to the manifest's folder"),
+      "buildout [app] buildout: standalone buildout file not found: 'nope.cfg'",
+      "relative to the manifest's folder, here {tmp}"),
     m("watch-unknown-vcs", APP + "watch = svn https://h/r trunk\n", 3,
       "buildout [app] watch: unknown version control system 'svn': 'svn https://h/r trunk'",
       "forms: git URL BRANCH; hg URL BRANCH; bzr URL"),
@@ -392,3 +392,40 @@ def test_env_var_cannot_use_cap_references(tmp_path):
         f"{path}:3: buildout [app] env.DB_PORT: %(cap(port))s names no capability here: "
         "'%(cap(port):-5432)s' (use the property of the chosen instance, e.g. "
         "%(cap_postgresql_port)s)"]
+
+
+@pytest.mark.parametrize("value", ["+5", "1_000", "\u0663", "2.0", "-1"])
+def test_worker_integers_are_plain_ascii_digits(tmp_path, value):
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.workers import load_workers
+    path = tmp_path / "workers.cfg"
+    path.write_text(f"[w]\npassword = x\nmax_builds = {value}\n", encoding="utf-8")
+    errors = Errors()
+    assert load_workers([path], errors) == ()
+    (message,) = errors.messages
+    assert message.startswith(f"{path}:3: worker [w]: ")
+    assert ("must not be negative" if value == "-1" else "expected a whole number") in message
+
+
+def test_inherit_in_default_is_refused(tmp_path):
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.manifest import load_manifests
+    (tmp_path / "a.cfg").write_text("[buildout]\n")
+    path = tmp_path / "MANIFEST.cfg"
+    path.write_text("[DEFAULT]\ninherit = base\n[base]\nbuildout = standalone a.cfg\n")
+    errors = Errors()
+    load_manifests([path], errors)
+    assert errors.messages[0].startswith(
+        f"{path}:2: [DEFAULT]: inherit cannot be set in [DEFAULT]: 'base'")
+
+
+def test_missing_standalone_file_is_named_as_written(tmp_path):
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.manifest import load_manifests
+    path = tmp_path / "MANIFEST.cfg"
+    path.write_text("[app]\nbuildout = standalone cfgs/missing.cfg\n")
+    errors = Errors()
+    load_manifests([path], errors)
+    (message,) = errors.messages
+    assert "standalone buildout file not found: 'cfgs/missing.cfg'" in message
+    assert str(tmp_path) in message   # the hint says which folder it was looked up in

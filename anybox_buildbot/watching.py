@@ -52,8 +52,10 @@ def read_report(path: Path) -> tuple[tuple[Watch, ...], str | None]:
     """Watches listed in one auto-watch report, or a warning saying why not."""
     try:
         size = path.stat().st_size
-    except OSError:
-        return (), None  # never built yet: nothing to say
+    except FileNotFoundError:
+        return (), f"{path}: no auto-watch report yet (it is written by the first build)"
+    except OSError as exc:
+        return (), f"{path}: unreadable auto-watch report ignored: {exc.strerror}"
     if size == 0:
         return (), f"{path}: empty auto-watch report ignored"
     if size > MAX_REPORT_BYTES:

@@ -121,7 +121,9 @@ def test_good_report_and_missing_report(tmp_path: Path) -> None:
         {"vcs": "bzr", "url": "lp:x", "branch": "ignored"}]}))
     assert read_report(path) == ((Watch("git", "/r", "main"), Watch("bzr", "lp:x", None)),
                                  None)
-    assert read_report(tmp_path / "missing.json") == ((), None)
+    watches, warning = read_report(tmp_path / "missing.json")
+    assert watches == () and warning is not None
+    assert "missing.json: no auto-watch report yet" in warning
 
 
 def test_accept_watched_filter() -> None:

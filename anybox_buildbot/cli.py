@@ -84,10 +84,20 @@ def _print_errors(errors: Sequence[str]) -> None:
         print(f"  {message}")
 
 
+def _load_or_report(master_dir: str, intro: str | None = None) -> Loaded | None:
+    """The loaded master, or None after printing its errors."""
+    loaded = load_master(master_dir)
+    if not loaded.errors:
+        return loaded
+    if intro:
+        print(intro)
+    _print_errors(loaded.errors)
+    return None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    loaded = load_master(args.master_dir)
-    if loaded.errors:
-        _print_errors(loaded.errors)
+    loaded = _load_or_report(args.master_dir)
+    if loaded is None:
         return 1
     data = loaded.data()
     misses = data["not_created"]
@@ -105,16 +115,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    loaded = load_master(args.master_dir)
-    if loaded.errors:
-        _print_errors(loaded.errors)
+    loaded = _load_or_report(args.master_dir)
+    if loaded is None:
         return 1
     data = loaded.data()
     if args.diff:
-        other = load_master(args.diff)
-        if other.errors:
-            print(f"cannot load {args.diff}:")
-            _print_errors(other.errors)
+        other = _load_or_report(args.diff, f"cannot load {args.diff}:")
+        if other is None:
             return 1
         changes = diff(data, other.data())
         print(to_json(changes.as_dict()) if args.json else changes.format())
@@ -161,10 +168,9 @@ def cmd_worker_check(args: argparse.Namespace) -> int:
     if not args.master:
         print(f"ok: {len(fragment)} worker(s) in {args.fragment}")
         return 0
-    loaded = load_master(args.master)
-    if loaded.errors:
-        print(f"the master configuration in {args.master} has errors:")
-        _print_errors(loaded.errors)
+    loaded = _load_or_report(args.master,
+                             f"the master configuration in {args.master} has errors:")
+    if loaded is None:
         return 1
     names = {w.name for w in fragment}
     for conf in loaded.configurators:

@@ -17,7 +17,7 @@ Design rules:
 * Every object that may leave something behind registers itself; :func:`stop_all`
   (also run by :mod:`atexit`) stops it.  On Linux, masters and workers also get
   ``PR_SET_PDEATHSIG`` so they die with us even if we are ``SIGKILL``-ed.
-* No ``shell=True``: argument lists only.
+* Commands never go through a shell: argument lists only.
 """
 
 from __future__ import annotations

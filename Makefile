@@ -41,7 +41,7 @@ e2e: install sysdeps
 demo: install sysdeps
 	$(PY) examples/demo.py
 
-bench: install
+bench: install sysdeps
 	$(PY) bench/populate.py
 	$(PY) bench/watching.py
 	$(PY) bench/cli_check.py

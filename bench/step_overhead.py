@@ -8,7 +8,8 @@ themselves* (issue 5's quality bar): what Buildbot and we add around the
 programs, not the programs.
 
 How: a real master and worker on loopback (``anybox_buildbot.localrun``),
-a trivial standalone buildout (no parts), one warm-up build that fills the
+a trivial standalone buildout (no parts) with ``db-steps = simple_create``
+on a real PostgreSQL cluster, one warm-up build that fills the
 worker's caches, then ``--builds`` measured builds, one at a time. For
 each step of ours:
 
@@ -43,12 +44,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anybox_buildbot.localrun import Master, Rest, Worker
+from anybox_buildbot.localrun import Master, PgCluster, Rest, Worker
 
 GOAL_OVERHEAD_SECONDS = 2.0
 #: Steps the configurator adds to a standalone buildout, in build order.
 OUR_STEPS = ("capabilities", "download-buildout", "ship-bootstrap.py", "bootstrap",
-             "buildout")
+             "buildout", "testing-db", "dropdb-stale", "createdb", "final-dropdb")
 _ELAPSED = re.compile(r"^elapsedTime=([0-9.]+)$", re.M)
 
 MASTER_CFG = """\
@@ -103,6 +104,8 @@ MANIFEST = """\
 [trivial]
 buildout = standalone trivial.cfg
 buildout-options = buildout:newest=false
+build-requires = postgresql
+db-steps = simple_create
 post-buildout-steps =
 """
 
@@ -155,12 +158,15 @@ def measure(rest: Rest, builder: str) -> Measured:
     return result
 
 
-def start(root: Path) -> tuple[Master, Worker]:
+def start(root: Path, pg: PgCluster) -> tuple[Master, Worker]:
     master_dir = root / "master"
     (master_dir / "buildouts").mkdir(parents=True)
     (master_dir / "buildouts" / "trivial.cfg").write_text("[buildout]\nparts =\n")
     (master_dir / "buildouts" / "MANIFEST.cfg").write_text(MANIFEST)
-    (master_dir / "workers.cfg").write_text("[w1]\npassword = bench-pass\n")
+    (master_dir / "workers.cfg").write_text(
+        "[w1]\npassword = bench-pass\n"
+        f"capability = postgresql {pg.version} port={pg.port} host={pg.host} "
+        f"bin={pg.bin_dir}\n")
     master = Master(master_dir)
     master.write_config(MASTER_CFG.format(url=master.url, pb=master.pb_endpoint,
                                           www=master.www_endpoint,
@@ -182,7 +188,7 @@ def mean(values: list[float]) -> float:
 def report(runs: list[Measured], warmup: Measured, out=sys.stdout) -> float:
     """Print the table; return the mean overhead of our steps per build."""
     width = max(len(s) for s in OUR_STEPS) + 2
-    print(f"\n{len(runs)} warm builds of a trivial standalone buildout "
+    print(f"\n{len(runs)} warm builds of a trivial standalone buildout with a test database "
           f"(warm-up build: {warmup.wall:.1f} s, results {warmup.results})\n", file=out)
     print(f"{'step':<{width}} {'step (s)':>9} {'REST (s)':>9} {'command (s)':>12} "
           f"{'overhead (s)':>13}", file=out)
@@ -220,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.keep or Path(tempfile.mkdtemp(prefix="anybox-bench-steps-"))
     root.mkdir(parents=True, exist_ok=True)
-    master, worker = start(root)
+    pg = PgCluster()
+    pg.start()
+    master, worker = start(root, pg)
     try:
         warmup = measure(master.rest, "trivial")
         if warmup.results != 0:
@@ -239,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         worker.close()
         master.close()
+        pg.close()
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     verdict = "PASS" if overhead < GOAL_OVERHEAD_SECONDS else "FAIL"

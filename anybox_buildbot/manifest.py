@@ -127,6 +127,16 @@ class BuildoutSpec:
         return tuple(names)
 
 
+def parse_boolean(text: str) -> bool | None:
+    """``true/yes/on/1`` or ``false/no/off/0`` (any case); None otherwise."""
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
 class _SectionReader:
     """Typed access to one section's merged options, reporting into ``errors``."""
 
@@ -157,10 +167,9 @@ class _SectionReader:
         if got is None:
             return default
         text, loc = got
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
+        parsed = parse_boolean(text)
+        if parsed is not None:
+            return parsed
         self.error(loc, option, "expected true or false", text)
         return default
 

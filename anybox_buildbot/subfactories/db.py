@@ -23,7 +23,6 @@ See docs/database.rst.
 from __future__ import annotations
 
 import functools
-import shlex
 from collections.abc import Mapping
 
 from buildbot.plugins import steps, util
@@ -41,6 +40,7 @@ from ..steps.database import (
     pg_copy_argv,
 )
 from . import StepContext, StepSet
+from .options import OptionReader
 
 #: Step sets that use ``testing_db``; the first one listed by a buildout
 #: adds ``testing-db``, ``dropdb-stale`` and the final drop.
@@ -93,12 +93,7 @@ def argument_list(context: StepContext, stepset: str, option: str,
     """Split like a POSIX shell would, to pass as separate arguments."""
     if value is None:
         return ()
-    try:
-        return tuple(shlex.split(value))
-    except ValueError as exc:
-        context.option_error(stepset, option, f"cannot split into arguments: {exc}", value,
-                             hint="balance the quotes")
-        return ()
+    return OptionReader(stepset, {option: value}, context).argv(option)
 
 
 # --------------------------------------------------------------------------- #

@@ -32,7 +32,8 @@ from zope.interface import implementer
 from ..factory import SCRIPTS_DIR, ship
 from ..steps.capabilities import PYTHON_PROPERTY
 from . import StepContext, StepSet
-from .testing import OptionReader, master_base, safe_name
+from .options import OptionReader
+from .testing import master_base, safe_name
 
 #: ``path:line:column: message``, what ruff (concise) and flake8 print per warning.
 WARNING_LINE = r"^[^\s:][^:]*:\d+:\d+: "

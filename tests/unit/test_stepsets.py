@@ -536,3 +536,21 @@ def test_package_script_builds_sdist_and_wheel_and_uploads_them(tmp_path: Path) 
     assert [Path(a).name for a in argv[1:]] == ["demo_pkg-0.1-py3-none-any.whl",
                                                 "demo_pkg-0.1.tar.gz"]
     assert not list(tmp_path.rglob("pwned"))
+
+
+def test_non_ascii_digit_count_is_a_config_error(tmp_path: Path) -> None:
+    """'²'.isdigit() is true but int('²') fails: must be an error, not a crash."""
+    from anybox_buildbot.errors import ConfigError
+
+    root = tmp_path / "m"
+    (root / "buildouts").mkdir(parents=True)
+    (root / "buildouts" / "a.cfg").write_text("[buildout]\n")
+    (root / "buildouts" / "MANIFEST.cfg").write_text(
+        "[a]\nbuildout = standalone a.cfg\npost-buildout-steps = static-analysis\n"
+        "static-analysis.max-warnings = \u00b2\n", encoding="utf-8")
+    (root / "workers.cfg").write_text("[w]\npassword = x\n")
+    from anybox_buildbot import configure_from_buildouts
+    with pytest.raises(ConfigError) as info:
+        configure_from_buildouts(str(root), {})
+    (message,) = info.value.errors
+    assert "static-analysis.max-warnings" in message and "expected a whole number" in message

@@ -79,8 +79,27 @@ class Version:
     def __hash__(self) -> int:
         return hash(self.key if self.key is not None else self.text)
 
-    def __lt__(self, other: Version) -> bool:
+    # The order is written out once, on ``sort_key``; it agrees with ``==``
+    # (equal keys, or equal texts for unorderable versions).
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
         return sort_key(self) < sort_key(other)
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return sort_key(self) <= sort_key(other)
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return sort_key(self) > sort_key(other)
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return sort_key(self) >= sort_key(other)
 
 
 def sort_key(version: Version) -> tuple:

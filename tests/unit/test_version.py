@@ -18,6 +18,9 @@ def test_spec_chain_is_strictly_ordered(low, high):
     assert a < b
     assert not b < a
     assert a != b
+    # all six comparisons, not only the two a dataclass gets for free
+    assert a <= b and b > a and b >= a
+    assert not (a >= b or b <= a or a > b)
 
 
 @pytest.mark.parametrize(("low", "high"), [
@@ -58,6 +61,7 @@ def test_ordering(low, high):
     ("9.2.0rc1", "9.2rc1"),
 ])
 def test_equal_spellings(one, other):
+    assert parse_version(one) <= parse_version(other) >= parse_version(one)
     a, b = parse_version(one), parse_version(other)
     assert a == b
     assert a.same_as(b)

@@ -286,6 +286,8 @@ def test_sort_key_is_a_total_order_consistent_with_eq(a, b, c):
     # consistent with ==, and with the Version's own < and hash
     assert (ka == kb) == (a == b)
     assert (a < b) == (ka < kb)
+    # all six comparisons of Version itself agree with the key
+    assert ((a <= b), (a > b), (a >= b), (a != b)) == (ka <= kb, ka > kb, ka >= kb, ka != kb)
     if a == b:
         assert hash(a) == hash(b)
 

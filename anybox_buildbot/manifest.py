@@ -336,7 +336,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
                    files: dict[tuple[Path, str], Path | None] | None = None) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
-    before = len(errors.messages)
+    before = errors.count
     env: list[tuple[str, Template]] = []
     step_options: dict[str, dict[str, str]] = {}
     step_option_locations: dict[str, Location] = {}
@@ -423,7 +423,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    if len(errors.messages) != before or source is None:
+    if errors.count != before or source is None:
         return None
     return BuildoutSpec(
         name=name, location=location, source=source, build_requires=build_requires,

@@ -63,8 +63,14 @@ def test_a_pasted_log_as_manifest(master: Master) -> None:
     manifest.write_text(pasted_log(FLOOD_LINES))
     try:
         text, seconds, grown = refused_reconfig(master, manifest)
+        rc, output = master.checkconfig()
     finally:
         manifest.write_text(MANIFEST)
+    assert rc == 1
+    shown = [line for line in output.splitlines() if "buildouts/MANIFEST.cfg" in line]
+    assert len(shown) == 51, output[-2000:]
+    assert shown[-1].strip() == (f"... and {FLOOD_LINES - 50} more errors: "
+                                 f"{FLOOD_LINES - 50} in buildouts/MANIFEST.cfg")
     assert seconds < PROMPT
     assert grown < LOG_GROWTH, f"twistd.log grew by {grown} bytes"
     # the first errors, then the count of the others: every line was one error

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .configurator import BuildoutsConfigurator
 from .dispatch import Plan, describe_gaps, make_plan
-from .errors import Errors
+from .errors import Errors, count_errors
 from .planview import diff, format_text, plan_data, to_json
 from .restclient import RESULTS, Client, RestError
 from .workers import WorkerSpec, load_workers
@@ -79,7 +79,7 @@ def load_master(master_dir: str) -> Loaded:
 
 
 def _print_errors(errors: Sequence[str]) -> None:
-    print(f"{len(errors)} error(s):")
+    print(f"{count_errors(errors)} error(s):")
     for message in errors:
         print(f"  {message}")
 
@@ -161,7 +161,7 @@ def cmd_worker_check(args: argparse.Namespace) -> int:
     errors = Errors()
     fragment = load_workers([args.fragment], errors)
     if errors:
-        _print_errors(errors.messages)
+        _print_errors(errors.report())
         return 1
     for worker in fragment:
         print("\n".join(_fragment_summary(worker)))
@@ -179,7 +179,7 @@ def cmd_worker_check(args: argparse.Namespace) -> int:
         registry = conf._compiled_registry(plan_errors)
         plan = make_plan(list(conf.buildouts.values()), fleet, registry, plan_errors)
         if plan_errors:
-            _print_errors(plan_errors.messages)
+            _print_errors(plan_errors.report())
             return 1
         taken = plan.worker_builders()
         for worker in fragment:

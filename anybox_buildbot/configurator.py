@@ -26,7 +26,7 @@ from .notify import MailSettings, make_reporters
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .steps.source import TAG_PROPERTY
-from .subfactories import StepSetFactory, load_registry
+from .subfactories import BrokenStepSet, StepSetFactory, load_registry
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
@@ -86,7 +86,7 @@ class BuildoutsConfigurator:
         self.buildouts: dict[str, BuildoutSpec] = {}
         self.plan: Plan | None = None
         self.misses: tuple[Miss, ...] = ()
-        self._step_sets: dict[str, StepSetFactory] | None = None
+        self._step_sets: Mapping[str, StepSetFactory | BrokenStepSet] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
         self._watch_cache: tuple[tuple[str, ...], tuple] | None = None
         if BuildoutsConfigurator.capture is not None:
@@ -123,7 +123,9 @@ class BuildoutsConfigurator:
         pairs = [self._path(p) for p in paths]
         specs = load_manifests([full for full, _ in pairs], errors, dict(pairs))
         if self._step_sets is None:
-            self._step_sets = load_registry()
+            self._step_sets = registry = load_registry()
+            for warning in registry.shadowed:
+                log.msg(f"anybox_buildbot: WARNING: {warning}")
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
@@ -133,17 +135,24 @@ class BuildoutsConfigurator:
         return specs
 
     def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
-        """Step-set names must exist; ``NAME.OPTION`` must belong to a step
-        set the buildout uses (and be one it knows, when it declares them)."""
+        """Step-set names must exist and load; ``NAME.OPTION`` must belong to
+        a step set the buildout uses (and be one it knows, when it declares
+        them). Errors point at the line naming the step set."""
         subject = f"buildout [{spec.name}]"
         assert self._step_sets is not None
         for option, names in (("post-dl-steps", spec.post_dl_steps),
                               ("db-steps", spec.db_steps),
                               ("post-buildout-steps", spec.post_buildout_steps)):
             for name in names:
+                location = spec.step_set_locations.get((option, name), spec.location)
                 if name not in self._step_sets:
-                    errors.add(spec.location, f"unknown step set {name!r}", name,
+                    errors.add(location, f"unknown step set {name!r}", name,
                                hint="known: " + ", ".join(sorted(self._step_sets)),
+                               subject=f"{subject} {option}")
+                    continue
+                step_set = self._step_sets[name]   # a plugin is imported here, once
+                if isinstance(step_set, BrokenStepSet):
+                    errors.add(location, step_set.message(), hint=step_set.hint(option),
                                subject=f"{subject} {option}")
         used = set(spec.step_sets)
         for key, location in spec.step_option_locations.items():

@@ -3,17 +3,31 @@
 Every user-input mistake becomes one message naming the file, the line (and
 the column when it helps), the offending text and what would be valid.
 Messages are collected, never raised one by one, so that a single
-``checkconfig`` run shows every problem of every file.
+``checkconfig`` run shows every problem of every file -- up to a bound: a
+file of pasted log lines gives one error per line, and hundreds of
+thousands of them would flood the master's log and the admin's terminal.
+So a load keeps and shows the first ``MAX_ERRORS_SHOWN`` messages and only
+counts the others, per file, for one closing summary line.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from buildbot.config.errors import ConfigErrors
+
+#: Messages kept and shown per load (``checkconfig``, a failed reconfig in
+#: twistd.log, ``anybox-buildbot check``); the rest are counted per file.
+MAX_ERRORS_SHOWN = 50
+#: Files named one by one in the summary line; the others are summed up.
+MAX_FILES_SUMMARISED = 10
+_ELSEWHERE = ""   # file key of the messages that came without a location
+_SUMMARY = re.compile(r"\.\.\. and (\d+) more errors?: ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +50,54 @@ class ConfigError(ConfigErrors):
 
     Subclassing Buildbot's ``ConfigErrors`` makes ``buildbot checkconfig`` and
     a failed reconfig print the list cleanly (and keep the running config).
-    ``errors`` is the list of messages.
+    ``errors`` is the list of messages shown: at most ``MAX_ERRORS_SHOWN``,
+    then, when there were more, one line ``... and N more errors: X in
+    FILE, ...``. ``total`` is the number of errors found; ``more`` counts
+    those not shown, per file (``""``: without a file).
     """
 
-    def __init__(self, errors: Iterable[str] = ()) -> None:
-        super().__init__(list(errors))
+    def __init__(self, errors: Iterable[str] = (), total: int | None = None,
+                 more: Mapping[str, int] | None = None) -> None:
+        shown: list[str] = []
+        counted: Counter[str] = Counter(more or {})
+        for message in errors:     # bounded even when built from a long list
+            if len(shown) < MAX_ERRORS_SHOWN:
+                shown.append(message)
+            else:
+                counted[_ELSEWHERE] += 1
+        self.more: dict[str, int] = {k: n for k, n in counted.items() if n}
+        self.total = max(total or 0, len(shown) + sum(self.more.values()))
+        super().__init__(shown + ([summary_line(self.more)] if self.more else []))
 
     def __str__(self) -> str:
         return "\n".join(self.errors)
+
+
+def summary_line(more: Mapping[str, int]) -> str:
+    """``... and N more errors: X in FILE1, Y in FILE2`` (biggest first)."""
+    ranked = sorted(((n, file) for file, n in more.items() if file != _ELSEWHERE and n),
+                    key=lambda item: -item[0])   # stable: ties keep first-seen order
+    parts = [f"{n} in {file}" for n, file in ranked[:MAX_FILES_SUMMARISED]]
+    rest = ranked[MAX_FILES_SUMMARISED:]
+    if rest:
+        parts.append(f"{sum(n for n, _ in rest)} in {len(rest)} other files")
+    if more.get(_ELSEWHERE):
+        parts.append(f"{more[_ELSEWHERE]} elsewhere")
+    total = sum(more.values())
+    return f"... and {total} more error{'s' if total != 1 else ''}: " + ", ".join(parts)
+
+
+def count_errors(messages: Sequence[str]) -> int:
+    """How many errors a list of shown messages stands for.
+
+    Buildbot copies our messages into a plain ``ConfigErrors`` (losing
+    ``total``); the closing summary line still tells how many were not shown.
+    """
+    if messages:
+        match = _SUMMARY.match(messages[-1])
+        if match:
+            return len(messages) - 1 + int(match[1])
+    return len(messages)
 
 
 def _quote(text: str, limit: int = 200) -> str:
@@ -113,28 +167,74 @@ class ParseError(Exception):
 
 
 class Errors:
-    """Collects messages while parsing; raises them all at once."""
+    """Collects messages while parsing; raises them all at once.
+
+    Only the first ``MAX_ERRORS_SHOWN`` are formatted and kept; later ones
+    are counted per file. ``count`` is the number of errors added: parsers
+    compare it before and after a piece of input to know whether that piece
+    was valid (the number of kept messages stops growing at the bound).
+    """
 
     def __init__(self) -> None:
-        self.messages: list[str] = []
+        self._kept: list[tuple[str, str]] = []    # (file, message)
+        self._more: Counter[str] = Counter()      # file -> errors not kept
+        self.count = 0
+
+    @property
+    def messages(self) -> list[str]:
+        """The messages kept, in the order found (at most MAX_ERRORS_SHOWN)."""
+        return [message for _, message in self._kept]
+
+    def _keeps(self, file: str) -> bool:
+        """Count one more error; True when its message is to be kept."""
+        self.count += 1
+        if len(self._kept) < MAX_ERRORS_SHOWN:
+            return True
+        self._more[file] += 1
+        return False
 
     def add(self, location: Location | None, problem: str, text: str | None = None,
             hint: str | None = None, subject: str | None = None) -> None:
-        self.messages.append(format_message(location, problem, text, hint, subject))
+        file = location.file if location is not None else _ELSEWHERE
+        if self._keeps(file):
+            self._kept.append((file, format_message(location, problem, text, hint, subject)))
 
     def add_parse_error(self, exc: ParseError, location: Location | None,
                         subject: str | None = None) -> None:
-        self.messages.append(exc.render(location, subject))
+        file = location.file if location is not None else _ELSEWHERE
+        if self._keeps(file):
+            self._kept.append((file, exc.render(location, subject)))
 
     def extend(self, other: Errors | ConfigErrors) -> None:
-        self.messages.extend(other.messages if isinstance(other, Errors) else other.errors)
+        """Add the errors of another collector or of a raised ``ConfigErrors``."""
+        if isinstance(other, Errors):
+            kept, more = other._kept, other._more
+        else:
+            shown = other.errors
+            more = getattr(other, "more", None) or {}
+            if more:
+                shown = shown[:-1]     # its summary line: counted from ``more``
+            kept = [(_ELSEWHERE, message) for message in shown]
+        for file, message in kept:
+            if self._keeps(file):
+                self._kept.append((file, message))
+        for file, n in more.items():
+            self.count += n
+            self._more[file] += n
 
     def __bool__(self) -> bool:
-        return bool(self.messages)
+        return self.count > 0
+
+    def report(self) -> list[str]:
+        """The kept messages, then the summary line of the others if any."""
+        lines = self.messages
+        if self._more:
+            lines.append(summary_line(self._more))
+        return lines
 
     def raise_if_any(self) -> None:
-        if self.messages:
-            raise ConfigError(self.messages)
+        if self.count:
+            raise ConfigError(self.messages, total=self.count, more=self._more)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -113,6 +113,9 @@ class BuildoutSpec:
     step_options: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
     step_option_locations: dict[str, Location] = field(default_factory=dict, hash=False,
                                                        compare=False, repr=False)
+    # (option, step set name) -> the line naming it, for errors about that step set
+    step_set_locations: dict[tuple[str, str], Location] = field(
+        default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def step_sets(self) -> tuple[str, ...]:
@@ -147,6 +150,7 @@ class _SectionReader:
         self.options = options
         self.errors = errors
         self.subject = f"buildout [{name}]"
+        self.step_set_locations: dict[tuple[str, str], Location] = {}
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
               hint: str | None = None) -> None:
@@ -214,6 +218,7 @@ class _SectionReader:
             return default
         for text, loc in self.options[option].lines:
             for name in text.replace(",", " ").split():
+                self.step_set_locations.setdefault((option, name), loc)
                 if not _STEPSET_NAME.fullmatch(name):
                     self.error(loc, option, "invalid step set name", name)
         return names
@@ -336,7 +341,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
                    files: dict[tuple[Path, str], Path | None] | None = None) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
-    before = len(errors.messages)
+    before = errors.count
     env: list[tuple[str, Template]] = []
     step_options: dict[str, dict[str, str]] = {}
     step_option_locations: dict[str, Location] = {}
@@ -423,7 +428,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    if len(errors.messages) != before or source is None:
+    if errors.count != before or source is None:
         return None
     return BuildoutSpec(
         name=name, location=location, source=source, build_requires=build_requires,
@@ -432,7 +437,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         buildout_version=version, buildout_part=part[0] if part else None,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_options=step_options, step_option_locations=step_option_locations,
-        **spec_kwargs)
+        step_set_locations=reader.step_set_locations, **spec_kwargs)
 
 
 def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],

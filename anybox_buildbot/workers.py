@@ -155,7 +155,7 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
         errors.add(password_opt.first_location, "malformed secret reference",
                    hint="write exactly %(secret:NAME)s", subject=subject)
         ok = False
-    n_errors = len(errors.messages)
+    n_errors = errors.count
     kwargs: dict = {}
     for key in INT_OPTIONS:
         if key in options:
@@ -202,7 +202,7 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
                 properties[key] = value
             continue
         properties[key] = option.value
-    if not ok or len(errors.messages) != n_errors:
+    if not ok or errors.count != n_errors:
         return None
     return WorkerSpec(name=name, location=section.location, password=password,
                       capabilities=caps, only_if_requires=tuple(only_if),

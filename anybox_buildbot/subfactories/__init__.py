@@ -15,15 +15,23 @@ end of every build, even after a failure. A step set may carry an
 ``options`` attribute (a set of names): then any other ``NAME.OPTION`` is a
 configuration error. Third-party packages register their own through the
 ``anybox_buildbot.subfactories`` entry point group.
+
+A plugin is imported the first time a manifest names one of its step sets,
+never before: an installed plugin that cannot be imported (a module
+missing, an exception at import) is an error only for the buildouts that
+use it, naming the entry point and its distribution, and every other
+configuration loads as if it were not installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import functools
+import importlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from buildbot.plugins import util
 
@@ -72,11 +80,113 @@ def builtin_step_sets() -> dict[str, StepSetFactory]:
     return registry
 
 
-def load_registry() -> dict[str, StepSetFactory]:
-    """Built-in step sets plus those of installed plugins (a plugin can't
-    shadow a built-in: on a name clash ours is kept)."""
-    registry: dict[str, StepSetFactory] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        registry[ep.name] = ep.load()
-    registry.update(builtin_step_sets())
-    return registry
+def _distribution(ep: EntryPoint) -> str:
+    """``NAME VERSION`` of the distribution declaring ``ep``."""
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "an unknown distribution"
+    return f"{dist.name} {dist.version}"
+
+
+@dataclass(frozen=True)
+class BrokenStepSet:
+    """What stands for a plugin's step set whose entry point cannot be loaded.
+
+    The configurator reports it, at the manifest line naming it, for each
+    buildout that uses it; called anyway (``make_factory``), it reports the
+    same error and gives no steps.
+    """
+
+    name: str
+    entry_point: str      # as in entry_points.txt: 'NAME = module:attr'
+    distribution: str     # 'NAME VERSION'
+    problem: str          # what failed, with the exception
+    options: ClassVar[None] = None
+
+    def message(self) -> str:
+        return f"step set {self.name!r} cannot be loaded: {self.problem}"
+
+    def hint(self, option: str) -> str:
+        return (f"entry point {self.entry_point!r} of {self.distribution}: repair or remove "
+                f"that distribution, or take {self.name!r} out of {option}")
+
+    def __call__(self, options: Mapping[str, str], context: StepContext) -> StepSet:
+        spec = context.buildout
+        for option in ("post-dl-steps", "db-steps", "post-buildout-steps"):
+            location = spec.step_set_locations.get((option, self.name))
+            if location is not None:
+                break
+        else:
+            option, location = "post-buildout-steps", spec.location
+        context.errors.add(location, self.message(), hint=self.hint(option),
+                           subject=f"buildout [{spec.name}] {option}")
+        return StepSet()
+
+
+def load_entry_point(ep: EntryPoint) -> StepSetFactory | BrokenStepSet:
+    """Import a plugin's step set; a failure becomes a ``BrokenStepSet``.
+
+    Done by hand rather than with ``ep.load()`` to tell an import that
+    failed (and which module) from an attribute that is missing.
+    """
+    def broken(problem: str) -> BrokenStepSet:
+        return BrokenStepSet(ep.name, f"{ep.name} = {ep.value}", _distribution(ep), problem)
+
+    try:
+        module = importlib.import_module(ep.module)
+    except (Exception, SystemExit) as exc:   # a plugin's import must not stop the load
+        return broken(f"importing module {ep.module!r} failed: {type(exc).__name__}: {exc}")
+    try:
+        factory = functools.reduce(getattr, filter(None, (ep.attr or "").split(".")), module)
+    except AttributeError as exc:
+        return broken(str(exc))
+    if not callable(factory):
+        return broken(f"{ep.value!r} is a {type(factory).__name__}, not a callable step set")
+    return factory
+
+
+class StepSetRegistry(Mapping[str, "StepSetFactory | BrokenStepSet"]):
+    """Step sets by name: the built-in ones, then the installed plugins'.
+
+    A plugin's entry point is loaded when its name is first looked up
+    (``registry[name]``, ``.get``); ``in``, iteration and ``len`` only use
+    the names. A plugin cannot shadow a built-in step set: on a name clash
+    ours is kept and the plugin is never imported (``shadowed`` says so).
+    """
+
+    def __init__(self, builtins: Mapping[str, StepSetFactory],
+                 plugins: Iterable[EntryPoint] = ()) -> None:
+        self._builtins = dict(builtins)
+        self._plugins: dict[str, EntryPoint] = {}
+        self._loaded: dict[str, StepSetFactory | BrokenStepSet] = {}
+        self.shadowed: list[str] = []
+        for ep in plugins:
+            if ep.name in self._builtins:
+                self.shadowed.append(
+                    f"step set {ep.name!r} of {_distribution(ep)} (entry point "
+                    f"'{ep.name} = {ep.value}') is ignored: a built-in step set has that name")
+            else:
+                self._plugins[ep.name] = ep    # the last one of a name wins
+
+    def __getitem__(self, name: str) -> StepSetFactory | BrokenStepSet:
+        if name in self._builtins:
+            return self._builtins[name]
+        if name not in self._loaded:
+            self._loaded[name] = load_entry_point(self._plugins[name])
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._builtins or name in self._plugins
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._plugins
+        yield from self._builtins
+
+    def __len__(self) -> int:
+        return len(self._builtins) + len(self._plugins)
+
+
+def load_registry() -> StepSetRegistry:
+    """Built-in step sets plus those of installed plugins, which are only
+    imported when a manifest names them (see ``StepSetRegistry``)."""
+    return StepSetRegistry(builtin_step_sets(), entry_points(group=ENTRY_POINT_GROUP))

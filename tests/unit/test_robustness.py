@@ -21,7 +21,7 @@ import pytest
 from unit_helpers import GIT
 
 import anybox_buildbot
-from anybox_buildbot.errors import Errors
+from anybox_buildbot.errors import MAX_ERRORS_SHOWN, Errors
 from anybox_buildbot.inifile import MAX_LINE_LENGTH
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.workers import load_workers
@@ -48,7 +48,8 @@ def _child(conn, loader, path, inspect) -> None:
         conn.send({
             "seconds": seconds,
             "crash": None,
-            "count": len(messages),
+            "count": error.total if error is not None else 0,
+            "shown": len(messages),
             "longest": max(map(len, messages), default=0),
             "messages": messages[:5] + messages[-2:] if len(messages) > 7 else messages,
             "specs": len(specs),
@@ -81,6 +82,8 @@ def load(kind: str, path: Path, inspect: Callable | None = None) -> dict:
     assert result["crash"] is None, "not a ConfigError:\n" + result["crash"]
     assert result["seconds"] < LIMIT, f"{path.name}: {result['seconds']:.2f} s"
     assert result["longest"] < MESSAGE_LIMIT, result["messages"][0][:300]
+    # the first MAX_ERRORS_SHOWN messages, then one line counting the others
+    assert result["shown"] == min(result["count"], MAX_ERRORS_SHOWN + 1)
     return result
 
 

@@ -478,3 +478,20 @@ def test_a_bad_rewrite_rule_fails_populate_before_anything_is_added(tmp_path: Pa
     assert config == {}
     assert all("--upload-pack=git@example.com/a.git" in m for m in info.value.errors)
     assert len(info.value.errors) == 2  # a (its own repository), b (its watch line)
+
+
+def test_pollers_refuse_what_vcsref_refuses_even_from_a_hand_made_map() -> None:
+    from anybox_buildbot.pollers import make_change_sources
+    from anybox_buildbot.watching import RepoWatch
+
+    repos = {}
+    for vcs, url, branch in (("git", "--upload-pack=/tmp/evil.sh", "main"),
+                             ("hg", "https://h/lib", "--config=hooks.x=y"),
+                             ("git", "https://h/ok.git", "main")):
+        repos[Repo(vcs, url)] = RepoWatch(Repo(vcs, url), {branch: ["b"]})
+    warnings: list[str] = []
+    made = make_change_sources(repos, 60, warnings.append)
+    assert [s.name for s in made] == ["anybox-git:https://h/ok.git"]
+    assert len(warnings) == 2
+    assert "'--upload-pack=/tmp/evil.sh' is not polled" in warnings[0]
+    assert "branch '--config=hooks.x=y'" in warnings[1]

@@ -33,6 +33,25 @@ from .workers import WorkerSpec, load_workers
 FORCE_SCHEDULER = "force"
 
 
+def _warn(text: str) -> None:
+    """The master's warning channel: one line in twistd.log."""
+    log.msg(f"anybox_buildbot: WARNING: {text}")
+
+
+def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``auto_watch_allowed`` as a tuple; a lone string is one prefix."""
+    if value is None:
+        return None
+    prefixes = (value,) if isinstance(value, str) else tuple(value)
+    bad = [p for p in prefixes if not isinstance(p, str) or not p.strip()
+           or any(c.isspace() or not c.isprintable() for c in p)]
+    if bad:
+        raise ConfigError([f"auto_watch_allowed: {bad[0]!r} is not a URL prefix (give "
+                           "strings such as 'https://git.example.com/acme/' or "
+                           "'git@git.example.com:acme/')"])
+    return prefixes
+
+
 def prefer_priority(builder, workers, buildrequest):
     """``nextWorker``: the available worker with the highest
     ``worker_priority`` property (ties: first in Buildbot's list)."""
@@ -63,6 +82,7 @@ class BuildoutsConfigurator:
                  capabilities: Mapping[str, Mapping] | None = None,
                  strict: bool = False,
                  vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
+                 auto_watch_allowed: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
                  smtp_password: str | None = None) -> None:
@@ -73,6 +93,9 @@ class BuildoutsConfigurator:
                               else tuple(workers_path))
         self.poll_interval = poll_interval
         self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
+        #: Prefixes of the repositories any auto-watch report may add; None:
+        #: each buildout's own hosts (``watching.default_allowed``).
+        self.auto_watch_allowed = _prefixes(auto_watch_allowed)
         self.watch_dir = self.basedir / WATCH_DIR
         self.strict = strict
         # Mail of manifest 'notify = mail ...' lines and of notify_on_missing.
@@ -275,11 +298,13 @@ class BuildoutsConfigurator:
         self.config.setdefault("schedulers", []).extend(made)
         return made
 
-    def _watches(self) -> tuple[dict[Repo, RepoWatch], dict[str, tuple[Watch, ...]]]:
+    def _watches(self, errors: Errors | None = None
+                 ) -> tuple[dict[Repo, RepoWatch], dict[str, tuple[Watch, ...]]]:
         """Manifest watches merged with the auto-watch reports of past builds.
 
         Computed once per set of registered buildouts: reports are read (and
-        their warnings logged) once per configuration load.
+        their warnings logged) once per configuration load. A rewrite rule
+        giving a refused URL is an error of ``errors`` (raised here without).
         """
         key = tuple(self.buildouts)
         if self._watch_cache is not None and self._watch_cache[0] == key:
@@ -287,19 +312,21 @@ class BuildoutsConfigurator:
         reports = {}
         for spec in self.buildouts.values():
             if spec.auto_watch:
-                found, warning = read_report(self.watch_dir / f"{spec.name}.json")
-                if warning:
-                    log.msg(f"anybox_buildbot: WARNING: {warning}")
+                found, warnings = read_report(self.watch_dir / f"{spec.name}.json", spec.name)
+                for warning in warnings:
+                    _warn(warning)
                 reports[spec.name] = found
-        result = collect(self.buildouts.values(), reports, self.vcs_master_url_rewrite_rules)
+        result = collect(self.buildouts.values(), reports, self.vcs_master_url_rewrite_rules,
+                         allowed=self.auto_watch_allowed, errors=errors, warn=_warn)
+        if errors:
+            return result  # the load fails: nothing to cache
         self._watch_cache = (key, result)
         return result
 
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
         repos, _watches = self._watches()
-        made = make_change_sources(repos, self.poll_interval,
-                                   lambda text: log.msg(f"anybox_buildbot: WARNING: {text}"))
+        made = make_change_sources(repos, self.poll_interval, _warn)
         self.config.setdefault("change_source", []).extend(made)
         return made
 
@@ -316,6 +343,8 @@ class BuildoutsConfigurator:
         made = self._make_factories(specs, registry, errors) if not errors else {}
         reporters = (make_reporters(self.buildouts.values(), plan.builders_of(), worker_specs,
                                     self.mail_settings, errors) if plan is not None else [])
+        if not errors:
+            self._watches(errors)   # a bad rewrite rule fails the load before any change
         errors.raise_if_any()
         assert plan is not None
         self._add_workers(worker_specs)

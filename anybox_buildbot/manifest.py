@@ -20,6 +20,7 @@ from .errors import Errors, Location, ParseError, did_you_mean
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
 from .template import Template, parse_template
+from .vcsref import REF_FORMS, URL_FORMS, ref_problem, url_problem
 
 DEFAULT_BUILDOUT_VERSION = "6.0.1"
 DEFAULT_TREE_STABLE_TIMER = 600
@@ -276,6 +277,10 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path,
         reader.error(loc, "buildout", problem, text, hint=f"expected: {form}")
         return None
     values = dict(zip(expected, args, strict=True))
+    tool = kind.removesuffix("tag")  # git, hg, bzr or archive
+    if kind != "standalone" and not _vcs_values_ok(reader, loc, "buildout", tool,
+                                                   values["URL"], values.get("BRANCH")):
+        return None
     if kind == "standalone":
         path = _standalone_file(manifest_dir, values["PATH"], files)
         if path is None:
@@ -307,8 +312,27 @@ def _parse_watch(reader: _SectionReader) -> tuple[Watch, ...] | None:
                          f"{words[0]!r}, got {len(words) - 1}", text,
                          hint=f"form: {words[0]} {' '.join(expected)}")
             continue
-        watches.append(Watch(words[0], words[1], words[2] if len(words) > 2 else None, loc))
+        branch = words[2] if len(words) > 2 else None
+        if _vcs_values_ok(reader, loc, "watch", words[0], words[1], branch):
+            watches.append(Watch(words[0], words[1], branch, loc))
     return tuple(dict.fromkeys(watches))
+
+
+def _vcs_values_ok(reader: _SectionReader, loc: Location, option: str, tool: str, url: str,
+                   branch: str | None) -> bool:
+    """Report a URL or branch its tool must not be given (``vcsref``)."""
+    ok = True
+    problem = url_problem(tool, url)
+    if problem:
+        reader.error(loc, option, f"refused {tool} URL: {problem}", url,
+                     hint=URL_FORMS[tool])
+        ok = False
+    problem = ref_problem(tool, branch) if branch is not None else None
+    if problem:
+        reader.error(loc, option, f"refused {tool} branch: {problem}", branch,
+                     hint=REF_FORMS[tool])
+        ok = False
+    return ok
 
 
 def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str], ...]:

@@ -5,6 +5,11 @@ and, per buildout, a change-triggered scheduler whose filter accepts
 exactly that buildout's (repository, branch) pairs. Filters are comparable
 values, so a reconfig with the same files yields equal objects and
 Buildbot keeps the running services untouched.
+
+The URLs and branches given here were checked by ``watching`` already;
+``make_change_sources`` checks them once more (``vcsref``) right where they
+become arguments of the master's own ``git``/``hg`` commands, so a caller
+that builds its own map cannot hand a poller an option.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from buildbot.plugins import changes, schedulers, util
 
 from .cron import nightly_kwargs
 from .manifest import BuildoutSpec, Watch
+from .vcsref import ref_problem, url_problem
 from .watching import Repo, RepoWatch
 
 DEFAULT_POLL_INTERVAL = 600
@@ -54,6 +60,11 @@ def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: int | No
     made = []
     for repo, watch in repos.items():
         branches = sorted(b for b in watch.branches if b is not None)
+        problem = url_problem(repo.vcs, repo.url) or next(
+            (f"branch {b!r}: {p}" for b in branches if (p := ref_problem(repo.vcs, b))), None)
+        if problem:
+            warn(f"{repo.vcs} repository {repo.url!r} is not polled: {problem}")
+            continue
         if repo.vcs == "git":
             made.append(changes.GitPoller(
                 repourl=repo.url, branches=branches or ["master"], pollInterval=interval,

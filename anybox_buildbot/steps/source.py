@@ -3,6 +3,12 @@
 Checkouts always build the configured branch head (``alwaysUseLatest``):
 a build may be triggered by a change in *another* watched repository (an
 extended cfg, a develop source), whose revision means nothing here.
+
+URLs and branches were checked when the manifest was read; the tag of a
+``gittag``/``hgtag`` build comes from whoever forces it, so ``RequireTag``
+checks it with the same rules (``vcsref``) before any checkout. Commands we
+write ourselves put ``--`` before positional arguments, or glue an
+option to its value (``--rev=TAG``), so no value is read as an option.
 """
 
 from __future__ import annotations
@@ -12,16 +18,22 @@ from buildbot.process import buildstep
 from buildbot.process.results import FAILURE, SUCCESS
 
 from ..manifest import BuildoutSpec
+from ..vcsref import REF_FORMS, ref_problem
 
 TAG_PROPERTY = "buildout-tag"
 ARCHIVE_DIR = "archive"
 
 
 class RequireTag(buildstep.BuildStep):
-    """Fail early, and say why, when a tag buildout is built without a tag."""
+    """Fail early, and say why, when a tag buildout is built without a tag
+    or with one its tool must not be given (``--upload-pack=...``)."""
 
     name = "check-buildout-tag"
     haltOnFailure = True
+
+    def __init__(self, vcs: str = "git", **kwargs) -> None:
+        self.vcs = vcs
+        super().__init__(**kwargs)
 
     async def run(self) -> int:
         tag = self.getProperty(TAG_PROPERTY)
@@ -31,6 +43,13 @@ class RequireTag(buildstep.BuildStep):
                 f"empty.\nForce the build with a tag, e.g. {TAG_PROPERTY}=v1.0 in the force "
                 "form, or --prop buildout-tag=v1.0.\n"))
             self.descriptionDone = [f"missing {TAG_PROPERTY}"]
+            return FAILURE
+        problem = ref_problem(self.vcs, tag) if isinstance(tag, str) else "not a string"
+        if problem:
+            await self.addCompleteLog("error", (
+                f"The '{TAG_PROPERTY}' property {tag!r} is refused: {problem}.\n"
+                f"Expected {REF_FORMS[self.vcs]}.\n"))
+            self.descriptionDone = [f"refused {TAG_PROPERTY}"]
             return FAILURE
         self.descriptionDone = [f"tag {tag}"]
         return SUCCESS
@@ -50,20 +69,22 @@ def source_steps(spec: BuildoutSpec, ship) -> list:
         return [steps.Git(name="checkout", repourl=source.url, branch=source.branch,
                           alwaysUseLatest=True, haltOnFailure=True, **shallow)]
     if source.kind == "gittag":
-        return [RequireTag(), steps.Git(name="checkout", repourl=source.url, branch=tag,
-                                        mode="full", method="clobber", alwaysUseLatest=True,
-                                        shallow=spec.git_shallow, haltOnFailure=True)]
+        return [RequireTag("git"),
+                steps.Git(name="checkout", repourl=source.url, branch=tag, mode="full",
+                          method="clobber", alwaysUseLatest=True, shallow=spec.git_shallow,
+                          haltOnFailure=True)]
     if source.kind == "hg":
         return [steps.Mercurial(name="checkout", repourl=source.url, mode="incremental",
                                 branchType="inrepo", defaultBranch=source.branch,
                                 alwaysUseLatest=True, haltOnFailure=True)]
     if source.kind == "hgtag":
-        return [RequireTag(),
+        return [RequireTag("hg"),
                 steps.Mercurial(name="checkout", repourl=source.url, mode="full",
                                 method="clobber", branchType="inrepo", defaultBranch="default",
                                 alwaysUseLatest=True, haltOnFailure=True),
                 steps.ShellCommand(name="update-to-tag", haltOnFailure=True,
-                                   command=["hg", "update", "--clean", "-r", tag])]
+                                   command=["hg", "update", "--clean", util.Interpolate(
+                                       f"--rev=%(prop:{TAG_PROPERTY})s")])]
     if source.kind == "bzr":
         return [steps.Bzr(name="checkout", repourl=source.url, mode="full", method="clobber",
                           alwaysUseLatest=True, haltOnFailure=True)]
@@ -71,6 +92,6 @@ def source_steps(spec: BuildoutSpec, ship) -> list:
         url = util.Interpolate(source.url) if "%(" in (source.url or "") else source.url
         return [ship("fetch_archive.py"),
                 steps.ShellCommand(name="fetch-archive", haltOnFailure=True,
-                                   command=["python3", "anybox-fetch_archive.py", url,
+                                   command=["python3", "anybox-fetch_archive.py", "--", url,
                                             ARCHIVE_DIR])]
     raise ValueError(f"unknown buildout kind {source.kind!r}")

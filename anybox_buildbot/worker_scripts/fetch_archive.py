@@ -1,20 +1,50 @@
 """Fetch a buildout archive (tarball or zip) and unpack it, on the worker.
 
-Shipped by the master and run as ``python3 fetch_archive.py URL DEST``.
+Shipped by the master and run as ``python3 fetch_archive.py -- URL DEST``.
 DEST is emptied first so files removed from the archive do not linger.
 Extraction refuses members escaping DEST (absolute paths, ``..``, links
 pointing outside). Standard library only.
+
+The URL may hold Buildbot properties interpolated at build time, which the
+master could not check: it is checked again here (``http``, ``https`` or
+``file`` URL, or an absolute path; nothing starting with ``-``; no
+whitespace or control characters), the same forms as the master's
+``vcsref`` rules for archives. This script cannot import them: it runs on
+the worker with the standard library only.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tarfile
 import tempfile
 import urllib.request
 import zipfile
+
+ALLOWED_SCHEMES = ("http", "https", "file")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not an archive location we fetch, or None."""
+    if not url:
+        return "empty URL"
+    if url.startswith("-"):
+        return "a URL must not start with '-'"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "whitespace or control characters in the URL"
+    match = _SCHEME.match(url)
+    if match:
+        scheme = match[1].lower()
+        if scheme not in ALLOWED_SCHEMES or not url[match.end():].startswith("//"):
+            return f"only {', '.join(s + '://' for s in ALLOWED_SCHEMES)} URLs are fetched"
+        return None
+    if not url.startswith("/"):
+        return "expected an http(s):// or file:// URL, or an absolute path"
+    return None
 
 
 def _inside(dest: str, name: str) -> bool:
@@ -42,16 +72,22 @@ def unpack(archive: str, dest: str) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
     if len(argv) != 2:
-        print("usage: fetch_archive.py URL DEST", file=sys.stderr)
+        print("usage: fetch_archive.py [--] URL DEST", file=sys.stderr)
         return 2
     url, dest = argv
+    problem = url_problem(url)
+    if problem:
+        print(f"refusing archive URL {url!r}: {problem}", file=sys.stderr)
+        return 2
     shutil.rmtree(dest, ignore_errors=True)
     os.makedirs(dest)
     with tempfile.NamedTemporaryFile(suffix=".archive", delete=False) as tmp:
         path = tmp.name
     try:
-        if "://" in url:
+        if _SCHEME.match(url):
             print(f"downloading {url}", flush=True)
             urllib.request.urlretrieve(url, path)
         else:

@@ -213,8 +213,8 @@ def test_master_cfg_loads_like_checkconfig(path: Path, tmp_path: Path, monkeypat
 
 @pytest.mark.parametrize("path", files_of("autowatch"), ids=ids(files_of("autowatch")))
 def test_auto_watch_report_is_read(path: Path) -> None:
-    watches, warning = read_report(path)
-    assert watches and warning is None
+    watches, warnings = read_report(path)
+    assert watches and warnings == ()
 
 
 def test_auto_watch_report_and_rewrite_rules_of_master(tmp_path: Path) -> None:

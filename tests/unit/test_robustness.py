@@ -180,7 +180,7 @@ HUGE_LINES = {
     "manifest-buildout-kind": ("manifest", lambda n: "[app]\nbuildout = " + "x" * n, 2,
                                "unknown buildout kind"),
     "manifest-buildout-url": ("manifest", lambda n: f"[app]\nbuildout = git https://"
-                              f"{'x' * n} main b.cfg", None, None),
+                              f"{'x' * n} main b.cfg", 2, "URL longer than 2048 characters"),
     "manifest-inherit": ("manifest", lambda n: A + "[b]\ninherit = " + "x" * n, 4,
                          "inherits from unknown buildout"),
     "manifest-nightly": ("manifest", lambda n: A + "nightly = " + "0-" * (n // 2) + " * * * *",

@@ -14,13 +14,15 @@ from buildbot.schedulers.timed import Nightly
 
 from anybox_buildbot import BuildoutsConfigurator
 from anybox_buildbot.cron import nightly_kwargs
-from anybox_buildbot.errors import Errors, ParseError
+from anybox_buildbot.errors import ConfigError, Errors, ParseError
 from anybox_buildbot.manifest import Watch, load_manifests
 from anybox_buildbot.pollers import AcceptWatched
 from anybox_buildbot.watching import (
+    MAX_DROP_WARNINGS,
     MAX_REPORT_BYTES,
     Repo,
     collect,
+    own_repository,
     read_report,
     rewrite_url,
 )
@@ -97,20 +99,75 @@ def test_collect_merges_reports_and_rewrites(tmp_path: Path) -> None:
     (b"", "empty auto-watch report"),
     (b"{not json", "malformed auto-watch report"),
     (b"\xff\xfe", "malformed auto-watch report"),
+    (b"[" * 100_000, "malformed auto-watch report"),   # too deep for json: not a crash
     (b"[]", 'expected {"repos": [...]}'),
-    (b'{"repos": [{"vcs": "svn", "url": "x", "branch": "b"}]}', "unknown VCS 'svn'"),
-    (b'{"repos": [{"vcs": "git", "url": "a b", "branch": "m"}]}', "bad url"),
-    (b'{"repos": [{"vcs": "git", "url": "u", "branch": 3}]}', "bad branch"),
-    (b'{"repos": [1]}', "is not an object"),
+    (b'{"repos": {}}', 'expected {"repos": [...]}'),
+    (b'{"repos": [], "hooks": "x"}', 'expected {"repos": [...]} and nothing else'),
+    (json.dumps({"repos": [{"vcs": "git", "url": f"/r{i}", "branch": "m"}
+                           for i in range(201)]}).encode(), "201 repositories ignored"),
     (b" " * (MAX_REPORT_BYTES + 1), "bytes ignored"),
 ])
 def test_bad_reports_are_ignored_with_a_warning(tmp_path: Path, content: bytes,
                                                 warning: str) -> None:
     path = tmp_path / "x.json"
     path.write_bytes(content)
-    watches, message = read_report(path)
+    watches, messages = read_report(path)
     assert watches == ()
-    assert message is not None and warning in message and str(path) in message
+    assert len(messages) == 1 and warning in messages[0] and str(path) in messages[0]
+
+
+GOOD = {"vcs": "git", "url": "https://git.example.com/lib.git", "branch": "main"}
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"vcs": "git", "url": "--upload-pack=touch${IFS}/tmp/m;", "branch": "main"},
+     "refused git URL: a URL must not start with '-'"),
+    ({"vcs": "git", "url": "-u/tmp/evil.sh", "branch": "main"}, "must not start with '-'"),
+    ({"vcs": "hg", "url": "--config=hooks.pre-pull=/tmp/evil.sh", "branch": "default"},
+     "refused hg URL: a URL must not start with '-'"),
+    ({"vcs": "git", "url": "ext::sh -c touch% /tmp/m", "branch": "main"}, "whitespace"),
+    ({"vcs": "git", "url": "ext::sh", "branch": "main"}, "'::' is not allowed"),
+    ({"vcs": "git", "url": "ssh://-oProxyCommand=sh/x", "branch": "main"},
+     "user or host of a URL must not start with '-'"),
+    ({"vcs": "hg", "url": "ssh://-oProxyCommand=sh/x", "branch": "default"},
+     "user or host of a URL must not start with '-'"),
+    ({"vcs": "git", "url": "https://h/a\x1b[2J.git", "branch": "main"}, "control character"),
+    ({"vcs": "git", "url": "https://h/a.git", "branch": "--upload-pack=/tmp/evil.sh"},
+     "refused git branch: a name must not start with '-'"),
+    ({"vcs": "hg", "url": "https://h/a", "branch": "--config=hooks.update=/tmp/evil.sh"},
+     "refused hg branch"),
+    ({"vcs": "git", "url": "https://h/a.git", "branch": "a\nb"}, "whitespace"),
+    ({"vcs": "git", "url": "https://h/a.git", "branch": "x..y"}, "'..'"),
+    ({"vcs": "git", "url": "app.git", "branch": "main"}, "relative paths are not"),
+    ({"vcs": "git", "url": "https://h/a.git"}, "expected exactly the keys branch, url, vcs"),
+    ({**GOOD, "upload-pack": "x"}, "expected exactly the keys"),
+    ({"vcs": "svn", "url": "https://h/a", "branch": "b"}, "unknown VCS"),
+    ({"vcs": ["git"], "url": "https://h/a", "branch": "b"}, "unknown VCS"),
+    ({"vcs": "git", "url": 3, "branch": "main"}, "url is not a string"),
+    ({"vcs": "git", "url": "https://h/a.git", "branch": None}, "branch is not a string"),
+    ({"vcs": "bzr", "url": "lp:x", "branch": 3}, "branch is neither a string nor null"),
+    ("https://h/a.git", "not an object"),
+])
+def test_bad_entries_are_dropped_and_the_rest_kept(tmp_path: Path, entry, problem) -> None:
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps({"repos": [GOOD, entry]}))
+    watches, warnings = read_report(path, "shop")
+    assert watches == (Watch("git", GOOD["url"], "main"),)
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f"{path}: auto-watch entry of buildout [shop] dropped: ")
+    assert json.dumps(entry, sort_keys=True)[:60] in warnings[0]
+    assert problem in warnings[0]
+    assert "\n" not in warnings[0] and "\x1b" not in warnings[0]
+
+
+def test_many_bad_entries_give_bounded_warnings(tmp_path: Path) -> None:
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps({"repos": [
+        {"vcs": "git", "url": f"--upload-pack=x{i}", "branch": "m"} for i in range(150)]}))
+    watches, warnings = read_report(path, "shop")
+    assert watches == ()
+    assert len(warnings) == MAX_DROP_WARNINGS + 1
+    assert warnings[-1].endswith(f"and {150 - MAX_DROP_WARNINGS} more entries dropped")
 
 
 def test_good_report_and_missing_report(tmp_path: Path) -> None:
@@ -118,12 +175,127 @@ def test_good_report_and_missing_report(tmp_path: Path) -> None:
     path.write_text(json.dumps({"repos": [
         {"vcs": "git", "url": "/r", "branch": "main"},
         {"vcs": "git", "url": "/r", "branch": "main"},
-        {"vcs": "bzr", "url": "lp:x", "branch": "ignored"}]}))
-    assert read_report(path) == ((Watch("git", "/r", "main"), Watch("bzr", "lp:x", None)),
-                                 None)
-    watches, warning = read_report(tmp_path / "missing.json")
-    assert watches == () and warning is not None
-    assert "missing.json: no auto-watch report yet" in warning
+        {"vcs": "bzr", "url": "lp:x", "branch": "ignored"},
+        {"vcs": "bzr", "url": "lp:y", "branch": None}]}))
+    assert read_report(path) == ((Watch("git", "/r", "main"), Watch("bzr", "lp:x", None),
+                                  Watch("bzr", "lp:y", None)), ())
+    watches, warnings = read_report(tmp_path / "missing.json")
+    assert watches == () and len(warnings) == 1
+    assert "missing.json: no auto-watch report yet" in warnings[0]
+
+
+ALLOW_MANIFEST = """\
+[own-https]
+buildout = git https://git.example.com/acme/app.git main buildout.cfg
+auto-watch = true
+
+[own-scp]
+buildout = git git@git.example.com:acme/app.git main buildout.cfg
+auto-watch = true
+
+[own-local]
+buildout = git file:///srv/git/app.git main buildout.cfg
+auto-watch = true
+
+[standalone-watching]
+buildout = standalone a.cfg
+watch = hg https://hg.example.com/lib default
+auto-watch = true
+
+[standalone-alone]
+buildout = standalone a.cfg
+auto-watch = true
+
+[tag]
+buildout = hgtag ssh://hg@hg.example.com/app buildout.cfg
+auto-watch = true
+"""
+
+REPORTED = (
+    Watch("git", "https://git.example.com/acme/lib.git", "main"),
+    Watch("git", "ssh://git@git.example.com/other/x.git", "main"),
+    Watch("git", "git@Git.Example.com:acme/y.git", "main"),
+    Watch("hg", "https://hg.example.com/theme", "default"),
+    Watch("git", "https://evil.example.net/x.git", "main"),
+    Watch("git", "https://git.example.com.evil.net/x.git", "main"),
+    Watch("git", "/srv/git/shared", "master"),
+    Watch("git", "file:///srv/git/sub/lib.git", "master"),
+    Watch("git", "/home/admin/secret", "master"),
+)
+
+
+def admitted(tmp_path: Path, name: str, **kwargs) -> tuple[set[str], list[str]]:
+    (tmp_path / "a.cfg").write_text("[buildout]\n")
+    specs = [s for s in load(tmp_path, ALLOW_MANIFEST) if s.name == name]
+    warnings: list[str] = []
+    _repos, per_buildout = collect(specs, {name: REPORTED}, [], warn=warnings.append,
+                                   **kwargs)
+    own = own_repository(specs[0])
+    manifest = {w.url for w in specs[0].watch or ()} | ({own.url} if own else set())
+    urls = {w.url for w in per_buildout.get(name, ()) if w.url not in manifest}
+    return urls, warnings
+
+
+@pytest.mark.parametrize("name, urls", [
+    ("own-https", {"https://git.example.com/acme/lib.git",
+                   "ssh://git@git.example.com/other/x.git", "git@Git.Example.com:acme/y.git"}),
+    ("own-scp", {"https://git.example.com/acme/lib.git",
+                 "ssh://git@git.example.com/other/x.git", "git@Git.Example.com:acme/y.git"}),
+    ("own-local", {"/srv/git/shared", "file:///srv/git/sub/lib.git"}),
+    ("standalone-watching", {"https://hg.example.com/theme"}),
+    ("standalone-alone", set()),
+    ("tag", {"https://hg.example.com/theme"}),
+])
+def test_auto_watch_default_allows_the_hosts_the_manifest_names(tmp_path: Path, name: str,
+                                                                 urls: set[str]) -> None:
+    found, warnings = admitted(tmp_path, name)
+    assert found == urls
+    dropped = [w for w in REPORTED if w.url not in urls]
+    assert len(warnings) == len(dropped)
+    for watch, warning in zip(dropped, warnings, strict=True):
+        assert warning.startswith(f"buildout [{name}]: auto-watch entry ")
+        assert watch.url in warning and "see auto_watch_allowed" in warning
+
+
+def test_auto_watch_allowed_prefixes_replace_the_default(tmp_path: Path) -> None:
+    found, warnings = admitted(tmp_path, "own-https", allowed=(
+        "https://git.example.com/acme/", "/srv/git", "https://evil.example.net/x.git"))
+    assert found == {"https://git.example.com/acme/lib.git", "/srv/git/shared",
+                     "file:///srv/git/sub/lib.git", "https://evil.example.net/x.git"}
+    assert len(warnings) == len(REPORTED) - 4
+    assert "allowed: under https://git.example.com/acme/, under /srv/git" in warnings[0]
+    found, warnings = admitted(tmp_path, "own-https", allowed=())
+    assert found == set() and len(warnings) == len(REPORTED)
+
+
+def test_auto_watch_entries_are_checked_after_rewriting(tmp_path: Path) -> None:
+    specs = load(tmp_path, "[a]\nbuildout = git https://h/a.git main buildout.cfg\n"
+                           "auto-watch = true\n")
+    warnings: list[str] = []
+    reported = {"a": (Watch("git", "https://h/x.git", "main"),
+                      Watch("git", "https://h/ok/y.git", "main"))}
+    rules = [("https://h/ok/", "file:///srv/mirror/"), ("https://h/x", "--upload-pack=")]
+    _repos, per_buildout = collect(specs, reported, rules, warn=warnings.append)
+    assert [w.url for w in per_buildout["a"]] == ["https://h/a.git",
+                                                  "file:///srv/mirror/y.git"]
+    assert len(warnings) == 1
+    assert "entry 'git https://h/x.git main' dropped" in warnings[0]
+    assert "'--upload-pack=.git', refused: a URL must not start" in warnings[0]
+
+
+def test_a_rewrite_rule_giving_a_refused_url_is_an_error_at_the_watch_line(
+        tmp_path: Path) -> None:
+    specs = load(tmp_path, "[a]\nbuildout = git https://h/a.git main buildout.cfg\n"
+                           "watch = git https://h/a.git main\n        hg https://h/lib default\n")
+    rules = [("https://h/lib", "ext::sh")]
+    errors = Errors()
+    collect(specs, {}, rules, errors=errors)
+    assert len(errors.messages) == 1
+    message = errors.messages[0]
+    assert message.startswith(f"{tmp_path / 'MANIFEST.cfg'}:4: buildout [a] watch: ")
+    assert "'::' is not allowed" in message and "'ext::sh'" in message
+    with pytest.raises(ConfigError):
+        collect(specs, {}, rules)
 
 
 def test_accept_watched_filter() -> None:
@@ -236,3 +408,90 @@ def test_many_buildouts_share_pollers(tmp_path: Path) -> None:
     config = populate(write_master(tmp_path, "\n".join(lines)))
     assert len(config["change_source"]) == 10
     assert len([s for s in config["schedulers"] if s.name.endswith("-changes")]) == 200
+
+
+@pytest.fixture
+def logged():
+    """Messages logged through Twisted (the master's twistd.log) during a test."""
+    from twisted.python import log
+
+    seen: list[str] = []
+
+    def observer(event: dict) -> None:
+        seen.append(" ".join(map(str, event.get("message", ()))))
+
+    log.addObserver(observer)
+    yield seen
+    log.removeObserver(observer)
+
+
+def test_master_drops_malicious_report_entries_with_one_warning_each(tmp_path: Path,
+                                                                     logged) -> None:
+    root = write_master(tmp_path)
+    (root / "watch").mkdir()
+    (root / "watch" / "d.json").write_text(json.dumps({"repos": [
+        {"vcs": "git", "url": "ssh://git@example.com/base.git", "branch": "main"},
+        {"vcs": "git", "url": "--upload-pack=/tmp/evil.sh", "branch": "main"},
+        {"vcs": "hg", "url": "--config=hooks.pre-pull=/tmp/evil.sh", "branch": "default"},
+        {"vcs": "git", "url": "ssh://git@example.com/c.git", "branch": "--upload-pack=x"},
+        {"vcs": "git", "url": "https://attacker.example.net/x.git", "branch": "main"},
+    ]}))
+    config = populate(root)
+    names = sorted(s.name for s in config["change_source"])
+    assert "anybox-git:ssh://git@example.com/base.git" in names
+    assert not any("evil" in n or "attacker" in n or "c.git" in n for n in names)
+    warnings = [m for m in logged if m.startswith("anybox_buildbot: WARNING: ")
+                and "[d]" in m and "dropped" in m]
+    assert len(warnings) == 4, warnings
+    for fragment in ("--upload-pack=/tmp/evil.sh", "--config=hooks.pre-pull=/tmp/evil.sh",
+                     "--upload-pack=x", "https://attacker.example.net/x.git"):
+        assert sum(fragment in w for w in warnings) == 1, fragment
+
+
+def test_auto_watch_allowed_keyword(tmp_path: Path, logged) -> None:
+    root = write_master(tmp_path)
+    (root / "watch").mkdir()
+    (root / "watch" / "d.json").write_text(json.dumps({"repos": [
+        {"vcs": "git", "url": "ssh://git@example.com/base.git", "branch": "main"},
+        {"vcs": "git", "url": "https://mirror.example.org/acme/lib.git", "branch": "main"},
+    ]}))
+    config = populate(root, auto_watch_allowed="https://mirror.example.org/acme/")
+    names = sorted(s.name for s in config["change_source"])
+    assert "anybox-git:https://mirror.example.org/acme/lib.git" in names
+    assert "anybox-git:ssh://git@example.com/base.git" not in names
+    assert any("ssh://git@example.com/base.git" in m and "under https://mirror.example.org"
+               in m for m in logged)
+
+
+@pytest.mark.parametrize("value", [[""], [3], ["https://h/ x"], [None]])
+def test_bad_auto_watch_allowed_is_a_config_error(tmp_path: Path, value) -> None:
+    with pytest.raises(ConfigError, match="auto_watch_allowed: .* is not a URL prefix"):
+        populate(write_master(tmp_path), auto_watch_allowed=value)
+
+
+def test_a_bad_rewrite_rule_fails_populate_before_anything_is_added(tmp_path: Path) -> None:
+    config: dict = {}
+    conf = BuildoutsConfigurator(str(write_master(tmp_path)), config,
+                                 vcs_master_url_rewrite_rules=[("ssh://", "--upload-pack=")])
+    with pytest.raises(ConfigError) as info:
+        conf.populate()
+    assert config == {}
+    assert all("--upload-pack=git@example.com/a.git" in m for m in info.value.errors)
+    assert len(info.value.errors) == 2  # a (its own repository), b (its watch line)
+
+
+def test_pollers_refuse_what_vcsref_refuses_even_from_a_hand_made_map() -> None:
+    from anybox_buildbot.pollers import make_change_sources
+    from anybox_buildbot.watching import RepoWatch
+
+    repos = {}
+    for vcs, url, branch in (("git", "--upload-pack=/tmp/evil.sh", "main"),
+                             ("hg", "https://h/lib", "--config=hooks.x=y"),
+                             ("git", "https://h/ok.git", "main")):
+        repos[Repo(vcs, url)] = RepoWatch(Repo(vcs, url), {branch: ["b"]})
+    warnings: list[str] = []
+    made = make_change_sources(repos, 60, warnings.append)
+    assert [s.name for s in made] == ["anybox-git:https://h/ok.git"]
+    assert len(warnings) == 2
+    assert "'--upload-pack=/tmp/evil.sh' is not polled" in warnings[0]
+    assert "branch '--config=hooks.x=y'" in warnings[1]

@@ -75,3 +75,34 @@ def test_fetch_archive_refuses_escaping_members(tmp_path: Path, name: str) -> No
     assert result.returncode != 0
     assert "refusing archive member outside the build" in result.stderr + result.stdout
     assert not (tmp_path / "evil.cfg").exists()
+
+
+@pytest.mark.parametrize("terminator", [["--"], []])
+@pytest.mark.parametrize("url, problem", [
+    ("--help", "must not start with '-'"),
+    ("-", "must not start with '-'"),
+    ("ftp://example.com/a.tgz", "only http://, https://, file:// URLs"),
+    ("data:application/gzip;base64,AAAA", "only http://, https://, file:// URLs"),
+    ("file:relative.tgz", "only http://, https://, file:// URLs"),
+    ("a.tgz", "expected an http(s):// or file:// URL, or an absolute path"),
+    ("https://example.com/a b.tgz", "whitespace or control characters"),
+    ("https://example.com/a\x1b.tgz", "whitespace or control characters"),
+])
+def test_fetch_archive_refuses_bad_urls_at_run_time(tmp_path: Path, terminator: list[str],
+                                                    url: str, problem: str) -> None:
+    """The URL may come from properties interpolated at build time."""
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "kept.txt").write_text("x")
+    (tmp_path / "a.tgz").write_bytes(b"")
+    result = run_script("fetch_archive.py", *terminator, url, "archive", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "refusing archive URL" in result.stderr and problem in result.stderr
+    assert (tmp_path / "archive" / "kept.txt").exists()   # nothing touched
+
+
+def test_fetch_archive_takes_an_option_terminator(tmp_path: Path) -> None:
+    archive = tmp_path / "b.tar.gz"
+    make_tar(archive, {"proj/buildout.cfg": b"[buildout]\n"})
+    result = run_script("fetch_archive.py", "--", f"file://{archive}", "archive", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "archive" / "proj" / "buildout.cfg").exists()

@@ -141,8 +141,8 @@ class FactoryMaker:
         factory.addStep(self.shared(("capabilities", wanted, spec.env), lambda: (
             ChooseCapabilities(self.fleet, wanted, self.registry, spec.env))))
         if spec.source.kind == "standalone":
-            factory.addStep(self.shared(("standalone", spec.source.path), lambda: (
-                source_steps(spec, ship)[0])))
+            key = ("standalone", spec.source.path, spec.source.root)
+            factory.addStep(self.shared(key, lambda: source_steps(spec, ship)[0]))
         else:
             for step in source_steps(spec, ship):
                 factory.addStep(step)
@@ -185,7 +185,6 @@ class FactoryMaker:
         for step in cleanup:
             factory.addStep(always_run(step))
         return factory
-
 
     def _add_auto_watch(self, factory: BuildFactory, spec: BuildoutSpec, workdir: str,
                         cfg: str) -> None:

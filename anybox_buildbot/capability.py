@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .confine import MAX_VERSION, SAFE_NAME_RULE, name_problem
 from .constraint import NAME_RE
 from .errors import ParseError
 from .version import Version, parse_version
@@ -61,6 +62,13 @@ def parse_capability(line: str) -> Capability:
     rest = 1
     version = None
     if len(words) > 1 and "=" not in words[1]:
+        problem = name_problem(words[1], MAX_VERSION)
+        if problem is not None:
+            hint = ("one capability per line: put the next one on an indented "
+                    "continuation line" if words[1].endswith(",") else
+                    f"{problem}; versions become part of builder names: "
+                    f"{SAFE_NAME_RULE}, at most {MAX_VERSION} characters")
+            raise ParseError(f"invalid version {words[1]!r}", line.strip(), hint, offsets[1])
         version = parse_version(words[1])
         rest = 2
     options: dict[str, str] = {}

@@ -18,6 +18,7 @@ from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
 from .capability import Capability
+from .confine import file_in
 from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location, did_you_mean
 from .factory import FactoryMaker
@@ -312,7 +313,11 @@ class BuildoutsConfigurator:
         reports = {}
         for spec in self.buildouts.values():
             if spec.auto_watch:
-                found, warnings = read_report(self.watch_dir / f"{spec.name}.json", spec.name)
+                try:
+                    report = file_in(self.watch_dir, spec.name, ".json")
+                except ValueError:  # never from a parsed manifest (confine.py)
+                    continue
+                found, warnings = read_report(report, spec.name)
                 for warning in warnings:
                     _warn(warning)
                 reports[spec.name] = found

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .capability import Capability
+from .confine import MAX_BUILDER_NAME
 from .constraint import Requirement
 from .errors import Errors
 from .manifest import BuildoutSpec
@@ -217,6 +218,7 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
     builders: list[BuilderPlan] = []
     misses: list[Miss] = []
     owner: dict[str, BuildoutSpec] = {}
+    too_long: set[str] = set()
     all_names = fleet.names
     for buildout in sorted(buildouts, key=lambda b: b.name):
         asked = frozenset(buildout.capability_names)
@@ -244,6 +246,16 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
         for combo in itertools.product(*axes):
             pins = tuple(combo)
             name = builder_name(buildout.name, pins, registry)
+            if len(name) > MAX_BUILDER_NAME:
+                if buildout.name in too_long:
+                    continue  # one message per buildout, not one per version
+                too_long.add(buildout.name)
+                errors.add(buildout.location, f"builder name too long ({len(name)} "
+                           f"characters, at most {MAX_BUILDER_NAME})", name,
+                           hint="shorten the section name, or the capability's abbrev in "
+                           "the registry; builder names are directory names on workers",
+                           subject=f"buildout [{buildout.name}]")
+                continue
             if name in owner:
                 other = owner[name]
                 errors.add(buildout.location, f"builder name {name!r} is produced by "

@@ -18,11 +18,13 @@ from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
 from .capability import Capability
+from .confine import SAFE_NAME_RULE, file_in
 from .errors import Errors
 from .manifest import BuildoutSpec
 from .registry import CapabilitySpec, spec_for
 from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities, Wanted
 from .steps.source import ARCHIVE_DIR, source_steps
+from .steps.transfer import BestEffortUpload
 from .subfactories import StepContext, StepSetFactory
 from .watching import MAX_REPORT_BYTES
 
@@ -139,8 +141,8 @@ class FactoryMaker:
         factory.addStep(self.shared(("capabilities", wanted, spec.env), lambda: (
             ChooseCapabilities(self.fleet, wanted, self.registry, spec.env))))
         if spec.source.kind == "standalone":
-            factory.addStep(self.shared(("standalone", spec.source.path), lambda: (
-                source_steps(spec, ship)[0])))
+            key = ("standalone", spec.source.path, spec.source.root)
+            factory.addStep(self.shared(key, lambda: source_steps(spec, ship)[0]))
         else:
             for step in source_steps(spec, ship):
                 factory.addStep(step)
@@ -177,21 +179,38 @@ class FactoryMaker:
             steps.ShellCommand(name="buildout", haltOnFailure=True, env=env, locks=lock,
                                workdir=workdir, command=command))))
         if spec.auto_watch and self.watch_dir is not None:
-            factory.addStep(ship("autowatch.py", workdir))
-            factory.addStep(steps.ShellCommand(
-                name="auto-watch", workdir=workdir, env=env, flunkOnFailure=False,
-                warnOnFailure=True,
-                command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
-            factory.addStep(steps.FileUpload(
-                name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
-                masterdest=str(self.watch_dir / f"{spec.name}.json"),
-                maxsize=MAX_REPORT_BYTES, mode=0o644, flunkOnFailure=False,
-                warnOnFailure=True))
+            self._add_auto_watch(factory, spec, workdir, cfg)
         add_sets(spec.db_steps)
         add_sets(spec.post_buildout_steps)
         for step in cleanup:
             factory.addStep(always_run(step))
         return factory
+
+    def _add_auto_watch(self, factory: BuildFactory, spec: BuildoutSpec, workdir: str,
+                        cfg: str) -> None:
+        """Report the repositories the buildout uses; upload to ``watch/``.
+
+        The destination is checked again here (the manifest parser already
+        refuses such names): no spec, however made, writes outside watch/.
+        """
+        assert self.watch_dir is not None
+        try:
+            report = file_in(self.watch_dir, spec.name, ".json")
+        except ValueError:
+            self.errors.add(spec.location, "the auto-watch report of this buildout would be "
+                            f"written outside {self.watch_dir}", spec.name,
+                            hint=f"buildout names are {SAFE_NAME_RULE}",
+                            subject=f"buildout [{spec.name}]")
+            return
+        factory.addStep(ship("autowatch.py", workdir))
+        factory.addStep(steps.ShellCommand(
+            name="auto-watch", workdir=workdir, env=self.env, flunkOnFailure=False,
+            warnOnFailure=True,
+            command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
+        factory.addStep(BestEffortUpload(
+            name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
+            masterdest=str(report), root=str(self.watch_dir),
+            purpose="the auto-watch report", maxsize=MAX_REPORT_BYTES, mode=0o644))
 
 
 def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]],

@@ -14,6 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .confine import (
+    MAX_BUILDOUT_NAME,
+    SAFE_NAME_RULE,
+    name_problem,
+    relative_path_problem,
+    resolves_inside,
+)
 from .constraint import Requirement, parse_requirement
 from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
@@ -64,6 +71,7 @@ class Source:
     kind: str
     location: Location
     path: Path | None = None      # standalone: absolute path on the master
+    root: Path | None = None      # standalone: the folder ``path`` must stay in
     url: str | None = None
     branch: str | None = None
     cfg: str = "buildout.cfg"
@@ -226,23 +234,31 @@ class _SectionReader:
 
 
 def _standalone_file(folder: Path, text: str,
-                     cache: dict[tuple[Path, str], Path | None]) -> Path | None:
-    """Resolved standalone cfg path, or None if missing.
+                     cache: dict[tuple[Path, str], Path | str]) -> Path | str:
+    """The resolved standalone cfg path, or the problem to report.
+
+    The file must resolve, symlinks followed, inside the folder of the
+    manifest that names it: a manifest must not ship any file the master
+    can read. "Outside" is reported before "missing", so the message tells
+    nothing about the master's other files.
 
     Many sections share one file: the file system is asked once per path
     and per ``load_manifests`` call (``cache`` lives that long).
     """
     key = (folder, text)
     if key not in cache:
-        path = Path(text)
-        if not path.is_absolute():
-            path = folder / path
-        cache[key] = path.resolve() if path.is_file() else None
+        path = folder / text  # an absolute ``text`` replaces ``folder``
+        if not resolves_inside(path, folder):
+            cache[key] = "standalone buildout file outside the manifest's folder"
+        elif not path.is_file():
+            cache[key] = "standalone buildout file not found"
+        else:
+            cache[key] = path.resolve()
     return cache[key]
 
 
 def _parse_source(reader: _SectionReader, manifest_dir: Path,
-                  files: dict[tuple[Path, str], Path | None]) -> Source | None:
+                  files: dict[tuple[Path, str], Path | str]) -> Source | None:
     opt = reader.options.get("buildout")
     if opt is None:
         reader.errors.add(reader.location, "missing 'buildout' option", None,
@@ -283,15 +299,35 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path,
         return None
     if kind == "standalone":
         path = _standalone_file(manifest_dir, values["PATH"], files)
-        if path is None:
-            reader.error(loc, "buildout", "standalone buildout file not found",
-                         values["PATH"],
-                         hint=f"paths are relative to the manifest's folder, "
-                         f"here {manifest_dir}")
+        if isinstance(path, str):
+            hint = (f"must resolve inside {manifest_dir} (symlinks are followed); copy the "
+                    "file there" if "outside" in path else
+                    f"paths are relative to the manifest's folder, here {manifest_dir}")
+            reader.error(loc, "buildout", path, values["PATH"], hint=hint)
             return None
-        return Source(kind, loc, path=path, cfg="buildout.cfg")
+        return Source(kind, loc, path=path, cfg="buildout.cfg", root=manifest_dir)
     return Source(kind, loc, url=values["URL"], branch=values.get("BRANCH"),
                   cfg=values["CFG"], subdir=keywords.get("subdir"))
+
+
+def _checkout_paths_in_place(reader: _SectionReader, source: Source) -> bool:
+    """CFG and ``subdir=`` stay inside the checkout (see ``confine``).
+
+    They become step directories and command arguments on the worker.
+    """
+    ok = True
+    checks = [("configuration file path", source.cfg, True,
+               "e.g. buildout.cfg or conf/prod.cfg")]
+    if source.subdir is not None:
+        checks.append(("subdir", source.subdir, False, "e.g. subdir=odoo"))
+    for what, text, is_file, example in checks:
+        problem = relative_path_problem(text, is_file)
+        if problem is not None:
+            reader.error(source.location, "buildout", f"{what} {problem}", text,
+                         hint="it must stay inside the checkout: relative to the checkout, "
+                         f"without '..', no part starting with '-'; {example}")
+            ok = False
+    return ok
 
 
 def _parse_watch(reader: _SectionReader) -> tuple[Watch, ...] | None:
@@ -363,7 +399,8 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
 
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
-                   files: dict[tuple[Path, str], Path | None] | None = None) -> BuildoutSpec | None:
+                   files: dict[tuple[Path, str], Path | str] | None = None
+                   ) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
@@ -400,6 +437,9 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                      hint=did_you_mean(key, KNOWN_OPTIONS | {"env.VAR", "STEPSET.OPTION"}))
 
     source = _parse_source(reader, manifest_dir, {} if files is None else files)
+    if source is not None and source.kind != "standalone" \
+            and not _checkout_paths_in_place(reader, source):
+        source = None
     build_requires = reader.requirements("build-requires")
     build_for = reader.requirements("build-for")
     category = reader.words("build-category") or ()
@@ -528,8 +568,9 @@ def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
                    display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
     """Load every manifest; a buildout defined in two of them is an error."""
-    files: dict[tuple[Path, str], Path | None] = {}
+    files: dict[tuple[Path, str], Path | str] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
+    bad_names: set[str] = set()
     folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
     for path in paths:
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
@@ -549,6 +590,8 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
                            hint="section names must be unique over all manifests")
                 continue
             sections[section.name] = (ini, section)
+            if not _name_in_place(section, errors):
+                bad_names.add(section.name)
     resolved = _resolve_inherit(sections, errors)
     specs = []
     for name, options in resolved.items():
@@ -558,6 +601,18 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
                               folders[where.file], errors, files)
-        if spec is not None:
+        if spec is not None and name not in bad_names:
             specs.append(spec)
     return tuple(specs)
+
+
+def _name_in_place(section: IniSection, errors: Errors) -> bool:
+    """A section name becomes a builder name and ``watch/<name>.json``."""
+    problem = name_problem(section.name, MAX_BUILDOUT_NAME)
+    if problem is None:
+        return True
+    errors.add(section.location, "invalid buildout name", f"[{section.name}]",
+               hint=f"{problem}; section names become builder names and file names: "
+               f"{SAFE_NAME_RULE}, at most {MAX_BUILDOUT_NAME} characters, "
+               "e.g. [odoo-16.0-pg13]")
+    return False

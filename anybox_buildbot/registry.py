@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .confine import MAX_ABBREV, SAFE_NAME_RULE, name_problem
 from .errors import Errors, ParseError, did_you_mean
 from .template import Template, parse_template
 
@@ -67,7 +68,13 @@ def compile_registry(registry: Mapping[str, Mapping], errors: Errors) -> dict[st
                 environ.append((var, parse_template(str(text))))
             except ParseError as exc:
                 errors.add_parse_error(exc, None, f"{subject} environ {var}")
-        if unknown:
+        abbrev = entry.get("abbrev")
+        problem = None if not abbrev else name_problem(str(abbrev), MAX_ABBREV)
+        if problem is not None:
+            errors.add(None, "invalid abbrev", str(abbrev), subject=subject,
+                       hint=f"{problem}; abbrevs become part of builder names: "
+                       f"{SAFE_NAME_RULE}, at most {MAX_ABBREV} characters")
+        if unknown or problem is not None:
             continue
         result[name] = CapabilitySpec(
             name=name,

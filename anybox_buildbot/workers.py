@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .capability import Capability, parse_capability
+from .confine import WORKER_NAME_RULE, worker_name_problem
 from .constraint import Requirement, parse_requirement
 from .errors import Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
@@ -27,7 +28,6 @@ INT_OPTIONS = ("max_builds", "keepalive_interval", "missing_timeout")
 NOTIFY = "notify_on_missing"
 RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, *INT_OPTIONS})
 PRIORITY = "worker_priority"
-WORKER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SECRET = re.compile(r"%\(secret:(?P<name>[^)\s]+)\)s")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
@@ -139,9 +139,10 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
     name = section.name
     subject = f"worker [{name}]"
     ok = True
-    if not WORKER_NAME.fullmatch(name):
+    problem = worker_name_problem(name)
+    if problem is not None:
         errors.add(section.location, "invalid worker name", name,
-                   hint="use letters, digits, '.', '_' and '-'")
+                   hint=f"{problem}; use {WORKER_NAME_RULE}")
         ok = False
     options = ini.merged_options(section)
     password_opt = options.get(PASSWORD)

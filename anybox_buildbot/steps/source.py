@@ -19,6 +19,7 @@ from buildbot.process.results import FAILURE, SUCCESS
 
 from ..manifest import BuildoutSpec
 from ..vcsref import REF_FORMS, ref_problem
+from .transfer import ConfinedDownload
 
 TAG_PROPERTY = "buildout-tag"
 ARCHIVE_DIR = "archive"
@@ -61,8 +62,10 @@ def source_steps(spec: BuildoutSpec, ship) -> list:
     source = spec.source
     tag = util.Interpolate(f"%(prop:{TAG_PROPERTY})s")
     if source.kind == "standalone":
-        return [steps.FileDownload(name="download-buildout", mastersrc=str(source.path),
-                                   workerdest="buildout.cfg", haltOnFailure=True)]
+        root = source.root or source.path.parent
+        return [ConfinedDownload(name="download-buildout", mastersrc=str(source.path),
+                                 workerdest="buildout.cfg", root=str(root),
+                                 haltOnFailure=True)]
     if source.kind == "git":
         shallow = {"mode": "full", "method": "clobber", "shallow": True} \
             if spec.git_shallow else {"mode": "incremental"}

@@ -7,14 +7,24 @@ Wheels are kept in a cache shared by all builders of the worker, so a
 package is downloaded once per worker, and a venv that already holds the
 right zc.buildout is reused as is. What happened is printed in one line the
 tests (and humans) can rely on.
+
+A venv is reused only if it is known to be whole: a marker file is written
+into it last, once the venv is made and zc.buildout installed, and removed
+before the venv is changed. A venv without the marker (a bootstrap killed
+or out of disk half-way), whose Python does not run or whose pip does not
+run is removed and made again, so no one has to clean a worker by hand.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+
+MARKER = ".anybox-bootstrap-complete"
+PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one
 
 
 def venv_python(venv: str) -> str:
@@ -22,22 +32,24 @@ def venv_python(venv: str) -> str:
 
 
 def installed_version(venv: str) -> str | None:
-    if not os.path.exists(venv_python(venv)):
-        return None
     probe = ("import importlib.metadata as m\n"
              "try:\n print(m.version('zc.buildout'))\n"
              "except m.PackageNotFoundError:\n print('')\n")
-    out = subprocess.run([venv_python(venv), "-c", probe], capture_output=True, text=True)
+    try:
+        out = subprocess.run([venv_python(venv), "-c", probe], capture_output=True,
+                             text=True, timeout=PROBE_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
     return out.stdout.strip() or None
 
 
 def same_interpreter(venv: str) -> bool:
     """Whether the venv was made by this interpreter (version may differ)."""
     cfg = os.path.join(venv, "pyvenv.cfg")
-    if not os.path.exists(cfg):
+    if not os.path.isfile(cfg):
         return False
     wanted = "{}.{}".format(*sys.version_info[:2])
-    with open(cfg, encoding="utf-8") as handle:
+    with open(cfg, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             key, _, value = line.partition("=")
             if key.strip() in ("version", "version_info"):
@@ -45,10 +57,84 @@ def same_interpreter(venv: str) -> bool:
     return False
 
 
+def pip_problem(venv: str) -> str | None:
+    """Why ``venv/bin/python -m pip`` does not run, or None if it does."""
+    try:
+        out = subprocess.run([venv_python(venv), "-m", "pip", "--version"],
+                             capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"its pip did not answer within {PROBE_TIMEOUT} s"
+    except OSError as exc:
+        return f"its Python does not run ({exc.strerror or exc})"
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"its pip does not run ({last})"
+    return None
+
+
+def venv_problem(venv: str) -> str | None:
+    """Why ``venv`` cannot be reused, or None if it can (cheapest checks first)."""
+    if os.path.islink(venv) or not os.path.isdir(venv):
+        return "is not a folder"
+    if not same_interpreter(venv):
+        return "was made by another Python (or its pyvenv.cfg is missing)"
+    if not os.path.isfile(os.path.join(venv, MARKER)):
+        return "was not finished by a previous bootstrap"
+    return pip_problem(venv)
+
+
+def remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
+
+
+def create(venv: str) -> int:
+    print(f"creating venv {venv} with {sys.executable}", flush=True)
+    if subprocess.call([sys.executable, "-m", "venv", venv]) == 0:
+        problem = pip_problem(venv)
+        if problem is None:
+            return 0
+        print(f"bootstrap: the new venv {venv} is not usable: {problem}", file=sys.stderr)
+    else:
+        print(f"bootstrap: could not create venv {venv} (disk full?)", file=sys.stderr)
+    if os.path.lexists(venv):
+        try:
+            remove(venv)
+        except OSError:
+            pass  # the next bootstrap finds no marker and tries again
+    return 1
+
+
 def pip(venv: str, *args: str) -> int:
     command = [venv_python(venv), "-m", "pip", "--disable-pip-version-check", *args]
     print("running:", " ".join(command), flush=True)
     return subprocess.call(command)
+
+
+def install(venv: str, version: str, wheels: str) -> int:
+    requirement = f"zc.buildout=={version}"
+    if pip(venv, "install", "-q", "--no-index", "--find-links", wheels, requirement) == 0:
+        print(f"bootstrap: zc.buildout {version} installed from the worker wheel cache")
+        return 0
+    print(f"bootstrap: downloading {requirement} into the worker wheel cache", flush=True)
+    if pip(venv, "download", "-q", "--dest", wheels, requirement) != 0:
+        print(f"bootstrap: could not download {requirement}", file=sys.stderr)
+        return 1
+    if pip(venv, "install", "-q", "--no-index", "--find-links", wheels, requirement) != 0:
+        print(f"bootstrap: could not install {requirement}", file=sys.stderr)
+        return 1
+    print(f"bootstrap: zc.buildout {version} downloaded and installed")
+    return 0
+
+
+def mark_complete(venv: str, version: str) -> None:
+    """Written last, atomically: its presence means the venv is whole."""
+    marker = os.path.join(venv, MARKER)
+    with open(marker + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(f"zc.buildout=={version}\npython {sys.version.split()[0]}\n")
+    os.replace(marker + ".tmp", marker)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,31 +148,28 @@ def main(argv: list[str] | None = None) -> int:
     for sub in ("wheels", "eggs", "downloads"):
         os.makedirs(os.path.join(args.cache, sub), exist_ok=True)
 
-    if os.path.exists(args.venv) and not same_interpreter(args.venv):
-        print(f"venv {args.venv} was made by another Python; recreating it", flush=True)
-        subprocess.check_call([sys.executable, "-c",
-                               "import shutil, sys; shutil.rmtree(sys.argv[1])", args.venv])
-    if not os.path.exists(venv_python(args.venv)):
-        print(f"creating venv {args.venv} with {sys.executable}", flush=True)
-        subprocess.check_call([sys.executable, "-m", "venv", args.venv])
-
-    requirement = f"zc.buildout=={args.version}"
-    have = installed_version(args.venv)
-    if have == args.version:
-        print(f"bootstrap: zc.buildout {have} already installed in {args.venv}")
-        return 0
-    if pip(args.venv, "install", "-q", "--no-index", "--find-links", wheels,
-           requirement) == 0:
-        print(f"bootstrap: zc.buildout {args.version} installed from the worker wheel cache")
-        return 0
-    print(f"bootstrap: downloading {requirement} into the worker wheel cache", flush=True)
-    if pip(args.venv, "download", "-q", "--dest", wheels, requirement) != 0:
-        print(f"bootstrap: could not download {requirement}", file=sys.stderr)
+    if os.path.lexists(args.venv):
+        problem = venv_problem(args.venv)
+        if problem is not None:
+            print(f"bootstrap: venv {args.venv} {problem}; recreating it", flush=True)
+            try:
+                remove(args.venv)
+            except OSError as exc:
+                print(f"bootstrap: cannot remove {args.venv}: {exc}; remove it by hand",
+                      file=sys.stderr)
+                return 1
+        elif installed_version(args.venv) == args.version:
+            print(f"bootstrap: zc.buildout {args.version} already installed in {args.venv}")
+            return 0
+    if not os.path.lexists(args.venv) and create(args.venv) != 0:
         return 1
-    if pip(args.venv, "install", "-q", "--no-index", "--find-links", wheels,
-           requirement) != 0:
+    marker = os.path.join(args.venv, MARKER)
+    if os.path.exists(marker):
+        os.unlink(marker)  # the venv changes: not whole until the install ends
+    if install(args.venv, args.version, wheels) != 0:
+        print("bootstrap: the next build makes this venv again", file=sys.stderr)
         return 1
-    print(f"bootstrap: zc.buildout {args.version} downloaded and installed")
+    mark_complete(args.venv, args.version)
     return 0
 
 

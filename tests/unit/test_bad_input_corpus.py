@@ -91,9 +91,12 @@ def test_corpus_is_large_and_every_file_is_a_case():
 
 
 def test_ok_cfg_alone_is_fine(tmp_path):
-    """The standalone file the cases reference is valid: the mistakes are theirs."""
+    """The standalone file the cases reference is valid: the mistakes are theirs.
+
+    (A copy next to the manifest: a standalone file must be in its folder.)"""
+    (tmp_path / "ok.cfg").write_bytes((CORPUS / "ok.cfg").read_bytes())
     manifest = tmp_path / "MANIFEST.cfg"
-    manifest.write_text(f"[erp]\nbuildout = standalone {CORPUS / 'ok.cfg'}\n")
+    manifest.write_text("[erp]\nbuildout = standalone ok.cfg\n")
     errors = Errors()
     specs = load_manifests([manifest], errors)
     errors.raise_if_any()

@@ -26,6 +26,9 @@ PARSED = [
     ("x 1 url=http://h/?a=b", "x", "1", {"url": "http://h/?a=b"}),   # value keeps '='
     ("py.test+x_y-z 1.0", "py.test+x_y-z", "1.0", {}),
     ("9base", "9base", None, {}),
+    ("postgresql 14.5+deb12", "postgresql", "14.5+deb12", {}),
+    ("python 3.13.0rc1 bin=/opt/py", "python", "3.13.0rc1", {"bin": "/opt/py"}),
+    ("pg " + "9" * 64, "pg", "9" * 64, {}),
 ]
 
 
@@ -85,6 +88,12 @@ ERRORS = [
     ("postgresql 13 1port=5432", "invalid option name '1port'", 15),
     ("postgresql 13 po/rt=5432", "invalid option name 'po/rt'", 15),
     ("postgresql 13 port=1 port=2", "option 'port' given twice", 22),
+    ("postgresql 9.6/../../x", "invalid version '9.6/../../x'", 12),
+    ("postgresql ../x port=1", "invalid version '../x'", 12),
+    ("  python -3 bin=/x", "invalid version '-3'", 10),
+    ("python 3\\11", "invalid version '3\\\\11'", 8),
+    ("python 3.11\x1b", "invalid version '3.11\\x1b'", 8),
+    ("pg " + "9" * 65, "invalid version", 4),
 ]
 
 

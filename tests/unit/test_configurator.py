@@ -207,6 +207,19 @@ def test_bad_registry_entry_is_a_config_error(tmp_path: Path) -> None:
     assert "malformed %(...)s reference" in text
 
 
+@pytest.mark.parametrize("abbrev", ["../x", "a/b", "-pg", "p g"])
+def test_registry_abbrev_cannot_make_path_like_builder_names(tmp_path: Path, abbrev) -> None:
+    """The abbrev is part of builder names: the same characters as names."""
+    write_master(tmp_path)
+    conf = BuildoutsConfigurator(str(tmp_path), {})
+    conf.add_capability_environ("redis", {"abbrev": abbrev})
+    with pytest.raises(ConfigError) as info:
+        conf.populate()
+    (message,) = info.value.errors
+    assert message.startswith(f"capabilities['redis']: invalid abbrev: {abbrev!r} (")
+    assert "abbrevs become part of builder names" in message
+
+
 def test_unknown_step_set_lists_known_ones(tmp_path: Path) -> None:
     manifest = "[a]\nbuildout = standalone app.cfg\npost-buildout-steps = tset\n"
     write_master(tmp_path, manifest)

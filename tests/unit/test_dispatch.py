@@ -306,6 +306,21 @@ def test_builder_name_collision_is_an_error(plan_for, tmp_path):
     assert plan.builders[0].buildout == "a"
 
 
+def test_builder_names_have_a_bounded_length(plan_for, tmp_path):
+    """A builder name is a directory name on the workers (255 bytes at most)."""
+    workers = ("[w]\npassword = pw\ncapability = postgresql 13\n"
+               f"    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa {'1' * 64}\n")
+    long_name = "b" * 95
+    plan, errors = plan_for(section(long_name, "build-for = postgresql",
+                                    "    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+                            + section("ok", "build-for = postgresql"), workers)
+    (message,) = errors
+    assert message.startswith(f"{tmp_path / 'MANIFEST0.cfg'}:1: buildout [{long_name}]: "
+                              "builder name too long (208 characters, at most 200)")
+    assert "shorten the section name" in message
+    assert [b.name for b in plan.builders] == ["ok-pg13"]
+
+
 def test_collision_between_two_demultiplied_buildouts(plan_for):
     workers = "[w]\npassword = pw\ncapability = postgresql 13\n    pg 13\n"
     _, errors = plan_for(section("x", "build-for = postgresql") +

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from buildbot.plugins import steps
@@ -67,6 +68,22 @@ def test_auto_watch_uploads_its_report_to_the_master(tmp_path: Path) -> None:
     assert buildout.kwargs["command"][:3] == ["venv/bin/buildout", "-c", "b.cfg"]
     assert "buildout:eggs-directory=../../../../buildout-caches/eggs" in \
         buildout.kwargs["command"]
+
+
+def test_auto_watch_report_never_leaves_the_watch_folder(tmp_path: Path) -> None:
+    """Names are checked by the manifest parser; a spec made another way (a
+    plugin, the API) still cannot make the master write outside watch/."""
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\nauto-watch = true\n")["a"]
+    errors = Errors()
+    registry = compile_registry(default_capabilities(), Errors())
+    make = FactoryMaker({}, registry, builtin_step_sets(), tmp_path / "watch", errors=errors)
+    for name in ("../../tmp/evil", "/tmp/evil", "sub/x", ".."):
+        factory = make.make(dataclasses.replace(spec, name=name))
+        dests = [f.kwargs["masterdest"] for f in factory.steps if "masterdest" in f.kwargs]
+        assert dests == [], name
+    assert len(errors.messages) == 4
+    assert all("auto-watch report of this buildout would be written outside" in m
+               for m in errors.messages)
 
 
 def test_workdirs_follow_the_cfg_location(tmp_path: Path) -> None:

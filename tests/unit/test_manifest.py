@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import pytest
 from unit_helpers import GIT, write
@@ -168,6 +169,95 @@ def test_inherited_standalone_path_is_relative_to_the_manifest_that_wrote_it(tmp
     specs = {s.name: s for s in load_manifests([first, second], errors)}
     assert errors.messages == []
     assert specs["child"].source.path == (tmp_path / "a/app.cfg").resolve()
+
+
+def load_errors(*manifests: Path) -> tuple[dict, list[str]]:
+    errors = Errors()
+    specs = {s.name: s for s in load_manifests(manifests, errors)}
+    return specs, errors.messages
+
+
+def test_standalone_symlink_leaving_the_folder_is_refused(tmp_path):
+    """A symlink inside the manifest's folder is followed: the file it points
+    to must be inside too, or a manifest could ship any file of the master."""
+    secret = write(tmp_path, "secrets/token", "s3cret\n")
+    write(tmp_path, "buildouts/real.cfg", "[buildout]\n")
+    (tmp_path / "buildouts/token.cfg").symlink_to(secret)
+    (tmp_path / "buildouts/linked-dir").symlink_to(tmp_path / "secrets")
+    (tmp_path / "buildouts/alias.cfg").symlink_to("real.cfg")
+    manifest = write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [leak]
+        buildout = standalone token.cfg
+        [leak-dir]
+        buildout = standalone linked-dir/token
+        [alias]
+        buildout = standalone alias.cfg
+        """)
+    specs, messages = load_errors(manifest)
+    assert messages == [
+        f"{manifest}:2: buildout [leak] buildout: standalone buildout file outside the "
+        f"manifest's folder: 'token.cfg' (must resolve inside {tmp_path / 'buildouts'} "
+        "(symlinks are followed); copy the file there)",
+        f"{manifest}:4: buildout [leak-dir] buildout: standalone buildout file outside the "
+        f"manifest's folder: 'linked-dir/token' (must resolve inside "
+        f"{tmp_path / 'buildouts'} (symlinks are followed); copy the file there)"]
+    assert specs["alias"].source.path == (tmp_path / "buildouts/real.cfg")
+
+
+def test_standalone_outside_does_not_tell_whether_the_file_exists(tmp_path):
+    """The same message for an existing and a missing file outside: a manifest
+    author cannot probe the master's file system with it."""
+    write(tmp_path, "secrets/token", "s3cret\n")
+    manifest = write(tmp_path, "buildouts/MANIFEST.cfg", """
+        [a]
+        buildout = standalone ../secrets/token
+        [b]
+        buildout = standalone ../secrets/nothing
+        """)
+    _specs, messages = load_errors(manifest)
+    assert len(messages) == 2
+    assert "outside the manifest's folder" in messages[0]
+    assert messages[1] == messages[0].replace(":2: buildout [a]", ":4: buildout [b]").replace(
+        "secrets/token", "secrets/nothing")
+
+
+def test_inherited_standalone_stays_in_the_parent_manifest_folder(tmp_path):
+    """An inherited ``buildout`` line is checked against the folder of the
+    manifest that wrote it, not the child's."""
+    write(tmp_path, "b/app.cfg", "[buildout]\n")
+    first = write(tmp_path, "a/MANIFEST.cfg", "[base]\nbuildout = standalone ../b/app.cfg\n")
+    second = write(tmp_path, "b/MANIFEST.cfg", "[child]\ninherit = base\n")
+    _specs, messages = load_errors(first, second)
+    assert [m.split(": ")[0] for m in messages] == [f"{first}:2", f"{first}:2"]
+    assert all("outside the manifest's folder" in m for m in messages)
+
+
+@pytest.mark.parametrize(("line", "cfg", "subdir"), [
+    ("git https://h/r.git main conf/prod.cfg", "conf/prod.cfg", None),
+    ("git https://h/r.git main ./buildout.cfg subdir=odoo/addons", "./buildout.cfg",
+     "odoo/addons"),
+    ("hg https://h/r default deep/er/b.cfg", "deep/er/b.cfg", None),
+    ("archive https://h/a.tgz proj-1.0/buildout.cfg", "proj-1.0/buildout.cfg", None),
+    ("gittag https://h/r.git b..c.cfg subdir=x.y", "b..c.cfg", "x.y"),
+    ("bzr lp:x caf\u00e9/b.cfg", "caf\u00e9/b.cfg", None),
+])
+def test_paths_inside_the_checkout_are_accepted(load_manifest_text, line, cfg, subdir):
+    source = load_manifest_text(f"[b]\nbuildout = {line}\n")["b"].source
+    assert (source.cfg, source.subdir) == (cfg, subdir)
+
+
+@pytest.mark.parametrize("name", ["odoo-8.0-pg9.3", "anybox.buildbot.openerp", "openerp-6.1",
+                                  "App_2+x", "9", "a" * 100])
+def test_section_names_of_earlier_manifests_still_load(load_manifest_text, name):
+    """Names people use with anybox.buildbot.odoo keep working."""
+    assert name in load_manifest_text(f"[{name}]\n{GIT}\n")
+
+
+def test_a_bad_section_name_gives_no_buildout(tmp_path):
+    manifest = write(tmp_path, "MANIFEST.cfg", f"[../x]\n{GIT}\n[good]\n{GIT}\n")
+    specs, messages = load_errors(manifest)
+    assert list(specs) == ["good"]
+    assert len(messages) == 1 and messages[0].startswith(f"{manifest}:1: invalid buildout name")
 
 
 def test_default_section(load_manifest_text):

@@ -143,8 +143,12 @@ def test_other_keys_become_properties(load_workers_text, key):
     assert worker.properties == {key: "some value"}
 
 
-@pytest.mark.parametrize("name", ["w", "ci-worker-1", "ci.example.com", "w_2", "9w"])
+@pytest.mark.parametrize("name", ["w", "ci-worker-1", "ci_example_com", "w_2", "_w9",
+                                  "W" * 50])
 def test_valid_worker_names(load_workers_text, name):
+    """Buildbot's own rule (``buildbot.util.identifiers``, 50 characters):
+    ``ci.example.com`` or ``9w`` load here but Buildbot refuses them, so
+    they are refused at their line (tests/unit/test_bad_inputs.py)."""
     (worker,) = load_workers_text(f"[{name}]\npassword = pw\n")
     assert worker.name == name
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import anybox_buildbot
 from anybox_buildbot.capability import Capability, parse_capability
+from anybox_buildbot.confine import SAFE_NAME
 from anybox_buildbot.constraint import OPERATORS, parse_requirement
 from anybox_buildbot.errors import Errors, ParseError
 from anybox_buildbot.manifest import load_manifests
@@ -185,11 +186,14 @@ def _no_space(text: str) -> bool:
     return not any(ch.isspace() for ch in text)
 
 
+# Capability versions become part of builder names: confine.SAFE_NAME only.
 cap_versions = st.one_of(
-    version_texts,
-    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="="),
-            min_size=1, max_size=8).filter(_no_space),
+    version_texts.filter(lambda t: SAFE_NAME.fullmatch(t) is not None),
+    st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,7}", fullmatch=True),
 )
+unsafe_versions = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="="),
+                          min_size=1, max_size=8).filter(
+    lambda t: _no_space(t) and SAFE_NAME.fullmatch(t) is None)
 option_values = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1,
                         max_size=10).filter(_no_space)
 
@@ -210,6 +214,20 @@ def test_capability_format_round_trip(cap):
     assert parsed == cap
     assert parsed.version_text == cap.version_text  # the spelling is kept
     assert list(parsed.options.items()) == list(cap.options.items())
+
+
+@FAST
+@given(cap_names, unsafe_versions)
+def test_capability_version_outside_the_safe_set_is_refused(name, version):
+    """Whatever the characters: never a path-like part of a builder name."""
+    line = f"{name} {version} port=1"
+    try:
+        parse_capability(line)
+    except ParseError as exc:
+        assert exc.problem == f"invalid version {version!r}"
+        assert exc.column == len(name) + 2
+    else:
+        raise AssertionError(f"accepted {line!r}")
 
 
 @st.composite

@@ -1,0 +1,139 @@
+"""The worker's bootstrap script rebuilds a broken venv by itself (issue 10).
+
+Real venvs made by the real script with the real zc.buildout, run the way
+the bootstrap step runs it. The module shares one worker cache: its first
+run downloads zc.buildout into the wheel cache, every later run installs
+from the cache, offline (``--no-index``). Each test breaks a venv the way a
+full disk, a killed build or a careless admin would, then checks that the
+next bootstrap notices, starts over and leaves a venv that works.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anybox_buildbot.factory import SCRIPTS_DIR
+from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
+
+VERSION = DEFAULT_BUILDOUT_VERSION
+MARKER = ".anybox-bootstrap-complete"
+
+
+def bootstrap(builder: Path, cache: Path, version: str = VERSION,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the script as the bootstrap step does: in the build folder."""
+    builder.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [sys.executable, f"{SCRIPTS_DIR}/bootstrap.py", "--version", version,
+         "--venv", "venv", "--cache", str(cache)],
+        cwd=builder, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **(env or {})})
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def assert_works(venv: Path) -> None:
+    """What the buildout step needs: a Python that runs, pip, zc.buildout."""
+    pip = subprocess.run([venv / "bin" / "python", "-m", "pip", "--version"],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    probe = subprocess.run([venv / "bin" / "python", "-c",
+                            "import importlib.metadata as m; print(m.version('zc.buildout'))"],
+                           capture_output=True, text=True)
+    assert probe.stdout.strip() == VERSION, probe.stderr
+    assert (venv / "bin" / "buildout").exists()
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A worker cache holding the zc.buildout wheels (downloaded once)."""
+    cache = tmp_path_factory.mktemp("worker") / "buildout-caches"
+    first = bootstrap(tmp_path_factory.mktemp("first-builder"), cache)
+    assert first.returncode == 0, output(first)
+    return cache
+
+
+@pytest.fixture
+def built(tmp_path: Path, cache: Path) -> Path:
+    """A builder folder whose venv a first bootstrap made (from the cache)."""
+    result = bootstrap(tmp_path, cache)
+    assert result.returncode == 0, output(result)
+    assert "installed from the worker wheel cache" in result.stdout
+    assert_works(tmp_path / "venv")
+    return tmp_path
+
+
+def test_a_working_venv_is_reused_as_is(built: Path, cache: Path) -> None:
+    before = (built / "venv" / "pyvenv.cfg").stat().st_ino
+    again = bootstrap(built, cache)
+    assert again.returncode == 0, output(again)
+    assert "already installed" in again.stdout
+    assert "recreating" not in again.stdout
+    assert (built / "venv" / "pyvenv.cfg").stat().st_ino == before
+
+
+def test_venv_left_without_pip_is_rebuilt(tmp_path: Path, cache: Path) -> None:
+    """The issue's case: the disk filled up while the venv was made, so it
+    has an interpreter and no pip; every later build used to fail."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "venv"], cwd=tmp_path,
+                   check=True)
+    result = bootstrap(tmp_path, cache)
+    assert result.returncode == 0, output(result)
+    assert "recreating" in result.stdout
+    assert_works(tmp_path / "venv")
+
+
+def test_pip_removed_from_a_finished_venv_is_noticed(built: Path, cache: Path) -> None:
+    site = next((built / "venv" / "lib").glob("python*/site-packages"))
+    for path in site.glob("pip*"):
+        shutil.rmtree(path)
+    result = bootstrap(built, cache)
+    assert result.returncode == 0, output(result)
+    assert "recreating" in result.stdout and "pip" in result.stdout
+    assert_works(built / "venv")
+
+
+def test_interpreter_that_does_not_run_is_rebuilt(built: Path, cache: Path) -> None:
+    """``bin/python`` is a symlink to the system Python: replace the link by an
+    empty file (writing through it would break the system Python)."""
+    python = built / "venv" / "bin" / "python"
+    python.unlink()
+    python.write_bytes(b"")
+    python.chmod(0o755)
+    result = bootstrap(built, cache)
+    assert result.returncode == 0, output(result)
+    assert "recreating" in result.stdout
+    assert "Traceback" not in output(result)
+    assert_works(built / "venv")
+
+
+def test_venv_without_completion_marker_is_rebuilt(built: Path, cache: Path) -> None:
+    """A bootstrap killed between making the venv and installing zc.buildout
+    leaves no marker: whatever the venv looks like, it is started over."""
+    (built / "venv" / MARKER).unlink()
+    result = bootstrap(built, cache)
+    assert result.returncode == 0, output(result)
+    assert "recreating" in result.stdout
+    assert (built / "venv" / MARKER).exists()
+    assert_works(built / "venv")
+
+
+def test_failed_install_leaves_no_marker_and_the_next_build_recovers(
+        tmp_path: Path, cache: Path) -> None:
+    """An install that fails (here: a version that exists nowhere, offline)
+    fails the step, and the half-made venv is not trusted by the next run."""
+    failed = bootstrap(tmp_path, cache, version="0.0.0", env={"PIP_NO_INDEX": "1"})
+    assert failed.returncode != 0
+    assert "Traceback" not in output(failed)
+    assert not (tmp_path / "venv" / MARKER).exists()
+    result = bootstrap(tmp_path, cache)
+    assert result.returncode == 0, output(result)
+    assert_works(tmp_path / "venv")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, running_master, simple_master_cfg
+from localrun import Master, running_master, simple_master_cfg
 
 AUTH = """,
             'auth': util.UserPasswordAuth({'admin': 'adm-pw'}),

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from anybox_buildbot.examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
-from anybox_buildbot.localrun import Rest
+from examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
+from localrun import Rest
 
 EXPECTED_BUILDERS = {
     "hello": {PG_WORKER, PLAIN_WORKER},

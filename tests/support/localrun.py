@@ -45,7 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self, TypeVar
 
-from .restclient import Client, RestError
+from anybox_buildbot.restclient import Client, RestError
 
 __all__ = [
     "LOOPBACK",
@@ -883,7 +883,7 @@ class PgCluster(_Closing):
         )
         socket_dir = self.host.replace("'", "''")
         settings = (
-            "\n# anybox_buildbot.localrun: throwaway test cluster\n"
+            "\n# localrun: throwaway test cluster\n"
             f"port = {self.port}\n"
             f"listen_addresses = '{LOOPBACK}'\n"
             f"unix_socket_directories = '{socket_dir}'\n"

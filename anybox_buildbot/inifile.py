@@ -101,7 +101,7 @@ def read_ini(path: str | Path, errors: Errors, display: str | None = None) -> In
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        errors.add(Location(name), f"cannot read file: {exc.strerror or exc}",
+        errors.add(Location(name), f"cannot read {Path(path).absolute()}: {exc.strerror or exc}",
                    hint="check the path given to the configurator")
         return None
     text = _decode(data, name, errors)

@@ -51,7 +51,7 @@ demo: $(DEMO_STAMP) sysdeps
 	$(PY) examples/demo.py
 
 # The sdist and the wheel into dist/, then `twine check` on both; any
-# warning of the build is an error (tests/e2e/test_packaging.py does the same).
+# warning of the build is an error (tests/e2e/test_wheel.py does the same).
 dist: install
 	rm -rf dist
 	$(PY) tools/build_dist.py dist

@@ -38,14 +38,14 @@ directory, and force builds or show the state of a running master."""
 
 EXIT_CODES = f"""\
 exit status:
-  0   fine (check: no errors; force --wait: the build succeeded or warned)
-  1   errors were found, or the master refused the request
-  2   wrong command line (unknown option, malformed --url...)
-  {EXIT_NO_ANSWER}   no usable answer from --url (connection refused, no answer in
-      time, not a Buildbot)
-  1x  force --wait: 10 + Buildbot's result (12 failure, 14 exception,
-      15 retry, 16 cancelled)
-  141 the output was cut short (a pipe closed by its reader)"""
+  0      fine (check: no errors; force --wait: the build succeeded or warned)
+  1      errors were found, or the master refused the request
+  2      wrong command line (unknown option, malformed --url...)
+  {EXIT_NO_ANSWER}      no usable answer from --url (connection refused, no answer
+         in time, not a Buildbot)
+  12-16  force --wait: 10 + Buildbot's result (12 failure, 14 exception,
+         15 retry, 16 cancelled)
+  141    the output was cut short (a pipe closed by its reader)"""
 
 #: 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe.
 EXIT_BROKEN_PIPE = 141

@@ -6,20 +6,37 @@ up), fails when its output holds a warning (a deprecated setting, a
 ``MANIFEST.in`` line matching nothing...), then runs ``twine check
 --strict`` on both files. ``make dist`` and the packaging test run it, so
 what a packager sees is checked on every test run.
+
+The build starts from a copy of the working tree without what tools
+generate (``__pycache__``, ``.venv``, ``docs/_build``...): a checkout where
+the tests ran would otherwise put compiled files into the sdist, and
+excluding them in ``MANIFEST.in`` makes setuptools warn when there are none.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # "warning" as a word, or a Python *Warning class name; never the names of
 # our own files (none is called like that).
 WARNING = re.compile(r"\bwarning\b|[A-Za-z]+Warning\b", re.IGNORECASE)
+GENERATED = shutil.ignore_patterns(
+    ".git", "__pycache__", "*.py[cod]", ".venv", "dist", "build", "*.egg-info", "_build",
+    ".pytest_cache", ".ruff_cache", ".hypothesis", "demo-run")
+
+
+def clean_copy(into: Path) -> Path:
+    """The working tree without generated files, under ``into``."""
+    source = into / "src"
+    shutil.copytree(ROOT, source, ignore=GENERATED, symlinks=True)
+    return source
 
 
 def build(outdir: Path) -> list[Path]:
@@ -27,8 +44,11 @@ def build(outdir: Path) -> list[Path]:
     # PYTHONDONTWRITEBYTECODE makes setuptools warn that it does not
     # byte-compile: a fact of the caller's shell, not of the package.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(outdir), str(ROOT)],
-                          capture_output=True, text=True, cwd=ROOT, env=env)
+    with tempfile.TemporaryDirectory(prefix="anybox-build-") as tmp:
+        source = clean_copy(Path(tmp))
+        proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(outdir),
+                               str(source)], capture_output=True, text=True, cwd=source,
+                              env=env)
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         sys.exit(f"python -m build failed (rc={proc.returncode}):\n{output}")

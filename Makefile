@@ -4,15 +4,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The demo gets the package and what the demo runs (a local worker, the
+# PostgreSQL driver of the harness); tests get the test tools on top.
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed-stamp
+PIP := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps test unit e2e demo bench lint docs clean
+.PHONY: install sysdeps test unit e2e demo bench lint docs dist clean
+
+$(DEMO_STAMP): pyproject.toml setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[demo]'
+	@touch $@
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
-	@touch $@
+	$(PIP) -e '.[test]'
+	@touch $@ $(DEMO_STAMP)
 
 install: $(STAMP)
 
@@ -38,8 +47,14 @@ unit: install
 e2e: install sysdeps
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
-demo: install sysdeps
+demo: $(DEMO_STAMP) sysdeps
 	$(PY) examples/demo.py
+
+# The sdist and the wheel into dist/, then `twine check` on both; any
+# warning of the build is an error (tests/e2e/test_wheel.py does the same).
+dist: install
+	rm -rf dist
+	$(PY) tools/build_dist.py dist
 
 bench: install sysdeps
 	$(PY) bench/populate.py
@@ -51,4 +66,4 @@ lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples
 
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache docs/_build
+	rm -rf $(VENV) demo-run .pytest_cache docs/_build dist build

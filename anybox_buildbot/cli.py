@@ -3,11 +3,13 @@
 ``check``/``plan`` load ``master.cfg`` exactly as Buildbot does (so custom
 manifest paths, registries and rewrite rules are honoured) and inspect the
 configurators it made. ``worker-check`` needs only a workers.cfg fragment.
-``force``/``status`` talk to a running master over its REST API.
+``create-master`` makes a new master directory from the templates shipped
+in the package (:mod:`anybox_buildbot.newmaster`). ``force``/``status``
+talk to a running master over its REST API (:mod:`anybox_buildbot.restclient`).
 
-Exit codes: 0 fine, 1 errors found, 2 usage errors; ``force --wait``
-exits 0 when the build succeeded (or only warned) and 10 + Buildbot's
-result code otherwise (12 failure, 14 exception, 16 cancelled...).
+The texts ``--help`` prints are plain text (:data:`DESCRIPTION`,
+:data:`EXIT_CODES`), not this docstring's markup; docs/cli.rst lists the
+same exit codes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import contextlib
 import io
 import os
+import platform
 import sys
 import time
 from collections.abc import Sequence
@@ -25,8 +28,27 @@ from .configurator import BuildoutsConfigurator
 from .dispatch import Plan, describe_gaps, make_plan
 from .errors import Errors, count_errors
 from .planview import diff, format_text, plan_data, to_json
-from .restclient import RESULTS, Client, RestError
+from .restclient import EXIT_NO_ANSWER, RESULTS, Client, RestError
 from .workers import WorkerSpec, load_workers
+
+DESCRIPTION = """\
+Check and explain an anybox_buildbot master configuration (master.cfg,
+MANIFEST.cfg, workers.cfg) before Buildbot runs it, make a new master
+directory, and force builds or show the state of a running master."""
+
+EXIT_CODES = f"""\
+exit status:
+  0      fine (check: no errors; force --wait: the build succeeded or warned)
+  1      errors were found, or the master refused the request
+  2      wrong command line (unknown option, malformed --url...)
+  {EXIT_NO_ANSWER}      no usable answer from --url (connection refused, no answer
+         in time, not a Buildbot)
+  12-16  force --wait: 10 + Buildbot's result (12 failure, 14 exception,
+         15 retry, 16 cancelled)
+  141    the output was cut short (a pipe closed by its reader)"""
+
+#: 128 + SIGPIPE, what a shell reports for a program stopped by a closed pipe.
+EXIT_BROKEN_PIPE = 141
 
 
 @dataclass
@@ -197,11 +219,11 @@ def _client(args: argparse.Namespace) -> Client:
     user = args.user or os.environ.get("ANYBOX_BUILDBOT_USER")
     password = args.password or os.environ.get("ANYBOX_BUILDBOT_PASSWORD")
     token = args.token or os.environ.get("ANYBOX_BUILDBOT_TOKEN")
-    return Client(args.url, user=user, password=password, token=token)
+    return Client(args.url, user=user, password=password, token=token, timeout=args.timeout)
 
 
 def _current_step(client: Client, buildid: int) -> str:
-    steps = client.get(f"builds/{buildid}/steps")["steps"]
+    steps = client.steps(buildid)
     running = [s for s in steps if s["started_at"] and not s["complete"]]
     step = running[-1] if running else (steps[-1] if steps else None)
     return f"step {step['number']} {step['name']}" if step else "waiting for a worker"
@@ -226,15 +248,15 @@ def cmd_force(args: argparse.Namespace) -> int:
             return 2
         props[key] = value
     client = _client(args)
-    brid = client.force(args.builder, props)
+    brid = client.force_build(args.builder, props)
     print(f"forced {args.builder}: build request {brid}")
     if not args.wait:
         return 0
     start = time.monotonic()
     last = ""
     while True:
-        request = client.get(f"buildrequests/{brid}")["buildrequests"][0]
-        builds = client.get("builds", buildrequestid=brid)["builds"]
+        request = client.buildrequest(brid)
+        builds = client.builds_for_request(brid)
         build = max(builds, key=lambda b: b["buildid"]) if builds else None
         if build is not None and build["complete"]:
             result = build["results"]
@@ -255,14 +277,14 @@ def cmd_force(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     client = _client(args)
-    builders = {b["builderid"]: b["name"] for b in client.get("builders")["builders"]}
+    builders = {b["builderid"]: name for name, b in client.builders().items()}
     print("workers:")
-    for worker in sorted(client.get("workers")["workers"], key=lambda w: w["name"]):
+    for worker in sorted(client.workers(), key=lambda w: w["name"]):
         state = "connected" if worker["connected_to"] else "not connected"
         names = sorted(builders.get(c["builderid"], "?") for c in worker["configured_on"])
         print(f"  {worker['name']:<20} {state:<14} {len(names)} builder(s): "
               + ", ".join(names))
-    running = client.get("builds", complete="false")["builds"]
+    running = client.items("builds", "builds", complete="false")
     print(f"running builds: {len(running)}")
     for build in running:
         print(f"  {builders.get(build['builderid'], '?')} #{build['number']}: "
@@ -270,46 +292,160 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_master(args: argparse.Namespace) -> int:
+    from .newmaster import MasterSettings, NewMasterError, create_master
+
+    try:
+        settings = MasterSettings.from_options(args.directory, title=args.title,
+                                               web_port=args.web_port,
+                                               worker_port=args.worker_port, url=args.url,
+                                               worker=args.worker)
+        report = create_master(settings)
+    except NewMasterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(report)
+    return 0
+
+
+def _version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"anybox-buildbot {of('anybox_buildbot')} (Buildbot {of('buildbot')}, "
+            f"Python {platform.python_version()})")
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port number."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < 86400:
+        raise argparse.ArgumentTypeError("give a number of seconds above 0 (and below a day)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anybox-buildbot", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("check", help="load a master's configuration; list errors and misses")
-    p.add_argument("master_dir")
-    p.add_argument("--strict", action="store_true", help="buildouts without builder fail")
+    parser = argparse.ArgumentParser(
+        prog="anybox-buildbot", description=DESCRIPTION, epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version_text(),
+                        help="print the versions of anybox_buildbot, Buildbot and Python")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".",
+                              epilog=EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    master_dir = "a master directory: the one holding master.cfg"
+    p = command("check", "load a master's configuration as Buildbot would; list every "
+                "error and every builder that will not be created")
+    p.add_argument("master_dir", metavar="MASTER_DIR", help=master_dir)
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 also when a buildout gets no builder")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("plan", help="builders, their workers and properties")
-    p.add_argument("master_dir")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--diff", metavar="OTHER_DIR", help="what OTHER_DIR gains and loses")
+
+    p = command("plan", "list the builders with their workers and properties, and "
+                "each worker's builders")
+    p.add_argument("master_dir", metavar="MASTER_DIR", help=master_dir)
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (schema in docs/cli.rst)")
+    p.add_argument("--diff", metavar="OTHER_DIR",
+                   help="instead, list what OTHER_DIR gains and loses against MASTER_DIR")
     p.set_defaults(func=cmd_plan)
-    p = sub.add_parser("worker-check", help="validate a workers.cfg fragment")
-    p.add_argument("fragment")
-    p.add_argument("--master", metavar="MASTER_DIR")
+
+    p = command("worker-check", "validate a workers.cfg fragment; with --master, list "
+                "the builders its workers would get")
+    p.add_argument("fragment", metavar="FRAGMENT", help="a file of worker sections")
+    p.add_argument("--master", metavar="MASTER_DIR",
+                   help="also show what the master in MASTER_DIR would give these workers")
     p.set_defaults(func=cmd_worker_check)
-    for name, func, text in (("force", cmd_force, "force a build through REST"),
-                             ("status", cmd_status, "workers and running builds")):
-        p = sub.add_parser(name, help=text)
+
+    p = command("create-master", "make a new master directory: Buildbot's files, "
+                "master.cfg, buildouts/MANIFEST.cfg and workers.cfg")
+    p.add_argument("directory", metavar="DIRECTORY",
+                   help="the directory to make (it may exist, without any of the files)")
+    p.add_argument("--title", default="Buildouts CI",
+                   help="the title of the web UI (default: %(default)s)")
+    p.add_argument("--web-port", type=_port, default=8010, metavar="PORT",
+                   help="the web UI's port, on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--worker-port", type=_port, default=9989, metavar="PORT",
+                   help="the port workers connect to, on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--url", help="the web UI's address as users reach it "
+                   "(default: http://localhost:PORT/ with the web port)")
+    p.add_argument("--worker", default="worker-1", metavar="NAME",
+                   help="the name of the first worker in workers.cfg (default: %(default)s)")
+    p.set_defaults(func=cmd_create_master)
+
+    for name, func, text in (("force", cmd_force, "force a build through the master's "
+                              "REST API"),
+                             ("status", cmd_status, "list a running master's workers and "
+                              "running builds")):
+        p = command(name, text)
         if name == "force":
-            p.add_argument("builder")
-            p.add_argument("--prop", action="append", default=[], metavar="K=V")
-            p.add_argument("--wait", action="store_true")
+            p.add_argument("builder", metavar="BUILDER", help="the builder's name")
+            p.add_argument("--prop", action="append", default=[], metavar="K=V",
+                           help="set property K to V (repeatable)")
+            p.add_argument("--wait", action="store_true",
+                           help="follow the build and exit with its result")
             p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
             p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
-        p.add_argument("--url", required=True, help="the master's web URL")
-        p.add_argument("--user", help="or ANYBOX_BUILDBOT_USER")
-        p.add_argument("--password", help="or ANYBOX_BUILDBOT_PASSWORD")
-        p.add_argument("--token", help="or ANYBOX_BUILDBOT_TOKEN (sent as a Bearer token)")
+        p.add_argument("--url", required=True,
+                       help="the master's web address (its buildbotURL), "
+                            "e.g. http://localhost:8010/")
+        p.add_argument("--user", help="log in as USER (or ANYBOX_BUILDBOT_USER)")
+        p.add_argument("--password", help="the password of --user "
+                       "(or ANYBOX_BUILDBOT_PASSWORD)")
+        p.add_argument("--token",
+                       help="sent as a Bearer token (or ANYBOX_BUILDBOT_TOKEN)")
+        p.add_argument("--timeout", type=_seconds, default=15.0, metavar="SECONDS",
+                       help="give up on a request after SECONDS (default: %(default)g)")
         p.set_defaults(func=func)
     return parser
+
+
+def _stdout_gone() -> int:
+    """The reader of our output went away (``| head``): end quietly.
+
+    Python would print a BrokenPipeError traceback when flushing stdout
+    at exit; pointing stdout at /dev/null first is the documented cure.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _stdout_gone()
     except RestError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

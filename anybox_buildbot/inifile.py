@@ -122,7 +122,7 @@ def _read_bounded(path: str | Path, name: str, errors: Errors) -> bytes | None:
                 data = handle.read(MAX_FILE_SIZE + 1)
                 size = f"more than {MAX_FILE_SIZE} bytes"
     except OSError as exc:
-        errors.add(Location(name), f"cannot read file: {exc.strerror or exc}",
+        errors.add(Location(name), f"cannot read {Path(path).absolute()}: {exc.strerror or exc}",
                    hint="check the path given to the configurator")
         return None
     if data is not None and len(data) <= MAX_FILE_SIZE:

@@ -7,7 +7,7 @@ a trivial buildout must cost under 2 s per build *beyond the commands
 themselves* (issue 5's quality bar): what Buildbot and we add around the
 programs, not the programs.
 
-How: a real master and worker on loopback (``anybox_buildbot.localrun``),
+How: a real master and worker on loopback (``tests/support/localrun.py``),
 a trivial standalone buildout (no parts) with ``db-steps = simple_create``
 on a real PostgreSQL cluster, one warm-up build that fills the
 worker's caches, then ``--builds`` measured builds, one at a time. For
@@ -44,7 +44,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anybox_buildbot.localrun import Master, PgCluster, Rest, Worker
+# The harness is test code, in tests/support/ of the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+
+from localrun import Master, PgCluster, Rest, Worker  # noqa: E402
 
 GOAL_OVERHEAD_SECONDS = 2.0
 #: Steps the configurator adds to a standalone buildout, in build order.

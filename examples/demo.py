@@ -1,5 +1,6 @@
 """`make demo`: the example master, two local workers and a PostgreSQL cluster.
 
+Run from a checkout (`make demo`): the harness comes from tests/support/.
 Starts everything from examples/ on free loopback ports (master database in
 sqlite, nothing to set up), forces a build of every builder, prints each
 result and where the web UI is, then keeps running until Ctrl-C.
@@ -16,11 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-from anybox_buildbot.examplerun import ExampleRun
-from anybox_buildbot.localrun import install_sigterm_handler
+CHECKOUT = Path(__file__).resolve().parent.parent
+# The harness that starts masters, workers and clusters is test code, kept
+# in tests/support/ of the checkout (not in the installed package).
+sys.path.insert(0, str(CHECKOUT / "tests" / "support"))
+
+from examplerun import ExampleRun  # noqa: E402
+from localrun import install_sigterm_handler  # noqa: E402
 
 RESULTS = ["success", "warnings", "failure", "skipped", "exception", "retry", "cancelled"]
-ROOT = Path(__file__).resolve().parent.parent / "demo-run"
+ROOT = CHECKOUT / "demo-run"
 
 
 def main() -> int:

@@ -9,6 +9,8 @@ environment (property ``anybox_env``) that every later command uses.
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -97,6 +99,25 @@ def build_environment(chosen: Sequence[tuple[Capability, CapabilitySpec]],
     return env
 
 
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def shell_assignment(var: str, value: str | list[str]) -> str:
+    """``VAR=value`` as a shell user would write it, for the step's log.
+
+    A list (a PATH-like variable) is joined with ``:`` and its ``${VAR}``
+    entry becomes ``$VAR``: ``PATH=/usr/lib/postgresql/15/bin:$PATH``.
+    Anything a shell would split or expand is quoted.
+    """
+    parts = value if isinstance(value, list) else [value]
+
+    def show(part: str) -> str:
+        ref = _REFERENCE.fullmatch(part)
+        return f"${ref[1]}" if ref and isinstance(value, list) else shlex.quote(part)
+
+    return f"{var}={':'.join(show(p) for p in parts)}"
+
+
 class ChooseCapabilities(buildstep.BuildStep):
     """Select capability instances and publish them as properties and env."""
 
@@ -142,7 +163,7 @@ class ChooseCapabilities(buildstep.BuildStep):
         env = build_environment(chosen, self.extra_env, self.getProperty, worker_env)
         self.setProperty(ENV_PROPERTY, env, SOURCE)
         self.setProperty(PYTHON_PROPERTY, python_command(python_cap), SOURCE)
-        lines.extend(f"env {k}={v}" for k, v in sorted(env.items()))
+        lines.extend(f"env {shell_assignment(k, v)}" for k, v in sorted(env.items()))
         await self.addCompleteLog("capabilities", "\n".join(lines) + "\n")
         self.descriptionDone = ["capabilities", *(c.format().split()[0] + " "
                                                   + (c.version_text or "") for c, _ in chosen)]

@@ -2,7 +2,7 @@
 
 Why: e2e tests must exercise the genuine programs, and a failing test must
 neither leave processes behind nor hide why it failed.  So every fixture stops
-what it started (and :func:`anybox_buildbot.localrun.stop_all` runs at exit as
+what it started (and :func:`localrun.stop_all` runs at exit as
 a last resort), and a failing test gets the twistd.log tails of the masters and
 workers it used appended to its report.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot import localrun
-from anybox_buildbot.localrun import Master, PgCluster, PgNotFoundError, Worker
+import localrun
+from localrun import Master, PgCluster, PgNotFoundError, Worker
 
 E2E_DIR = Path(__file__).parent
 

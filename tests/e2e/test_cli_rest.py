@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, running_master, simple_master_cfg
+from localrun import Master, running_master, simple_master_cfg
 
 AUTH = """,
             'auth': util.UserPasswordAuth({'admin': 'adm-pw'}),
@@ -50,6 +50,7 @@ def test_force_needs_credentials(master: Master) -> None:
     result = cli("force", "quick", "--url", master.url, "--user", "admin",
                  "--password", "wrong")
     assert result.returncode == 1 and "refused" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
 def test_force_wait_success_with_progress_and_prop(master: Master) -> None:
@@ -91,4 +92,17 @@ def test_status_lists_workers_and_builders(master: Master) -> None:
 
 def test_status_of_unreachable_master(tmp_path: Path) -> None:
     result = cli("status", "--url", "http://127.0.0.1:9/")
-    assert result.returncode == 1 and "cannot reach" in result.stderr
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: GET http://127.0.0.1:9/api/v2/builders: "
+                                    "connection refused")
+    assert result.stderr.count("\n") == 1
+
+
+def test_credentials_in_the_url_log_in_and_stay_secret(master: Master) -> None:
+    url = master.url.replace("//", "//admin:adm-pw@")
+    result = cli("force", "quick", "--url", url)
+    assert result.returncode == 0, result.stderr
+    result = cli("force", "quick", "--url", master.url.replace("//", "//admin:Wrong-pw-77@"))
+    assert result.returncode == 1
+    assert "log in as 'admin'" in result.stderr and "refused by the master" in result.stderr
+    assert "Wrong-pw-77" not in result.stdout + result.stderr

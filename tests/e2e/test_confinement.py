@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, running_master
+from localrun import Master, Rest, running_master
 
 BUILD_TIMEOUT = 300
 SUCCESS, WARNINGS, FAILURE = 0, 1, 2

@@ -24,8 +24,8 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from anybox_buildbot.localrun import PgCluster, Rest, running_master
 from anybox_buildbot.steps.database import db_name_for
+from localrun import PgCluster, Rest, running_master
 
 BUILD_TIMEOUT = 600
 PREFIX = "ci_"

@@ -20,8 +20,8 @@ import psycopg2  # type: ignore[import-untyped]
 import pytest
 import sqlalchemy
 
-from anybox_buildbot import localrun
-from anybox_buildbot.localrun import Master, MasterStartError, PgCluster, Worker
+import localrun
+from localrun import Master, MasterStartError, PgCluster, Worker
 
 if TYPE_CHECKING:
     from conftest import MasterFactory
@@ -195,7 +195,8 @@ def test_master_start_fails_fast(master_factory: MasterFactory, tmp_path: Path) 
 CHILD = """\
 import os, sys
 from pathlib import Path
-from anybox_buildbot import localrun
+sys.path.insert(0, sys.argv[3])  # tests/support, where the harness lives
+import localrun
 localrun.DIE_WITH_PARENT = sys.argv[2] == 'pdeathsig'
 w = localrun.Worker(Path(sys.argv[1]), 'orphan', 'pw', localrun.free_port())
 w.create()
@@ -209,7 +210,8 @@ if sys.argv[2] == 'pdeathsig':
 @pytest.mark.parametrize("mode", ["atexit", "pdeathsig"])
 def test_nothing_left_behind_when_caller_exits(tmp_path: Path, mode: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path / "w"), mode],
+        [sys.executable, "-c", CHILD, str(tmp_path / "w"), mode,
+         str(Path(localrun.__file__).parent)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, running_master
+from localrun import Master, running_master
 
 MANIFEST = "[hello]\nbuildout = standalone empty.cfg\n"
 FLOOD_LINES = 300_000

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from anybox_buildbot.localrun import (
+from localrun import (
     LOOPBACK,
     Master,
     Rest,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker, running_master, simple_master_cfg
+from localrun import Master, Rest, Worker, running_master, simple_master_cfg
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugin_example"
 BUILD_TIMEOUT = 300

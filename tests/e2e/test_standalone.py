@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from anybox_buildbot.examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
-from anybox_buildbot.localrun import Rest
+from examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
+from localrun import Rest
 
 EXPECTED_BUILDERS = {
     "hello": {PG_WORKER, PLAIN_WORKER},
@@ -95,6 +95,7 @@ def test_postgresql_build_uses_capability_environment(run: ExampleRun, rest: Res
     assert f"server PostgreSQL {run.pg.version}" in out
     env_log = rest.step_log(build["buildid"], "capabilities", "capabilities")
     assert f"env PGPORT={run.pg.port}" in env_log
+    assert f"env PATH={run.pg.bin_dir}:$PATH\n" in env_log     # as a shell user reads it
 
 
 def test_build_for_runs_each_version_on_its_worker(rest: Rest) -> None:

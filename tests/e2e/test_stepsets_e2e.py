@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, Worker, running_master
+from localrun import Master, Rest, Worker, running_master
 
 BUILD_TIMEOUT = 600
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",

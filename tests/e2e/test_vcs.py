@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, Rest, running_master, simple_master_cfg, wait_for
+from localrun import Master, Rest, running_master, simple_master_cfg, wait_for
 
 BUILD_TIMEOUT = 300
 POLL = 2

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.localrun import Master, running_master, simple_master_cfg, wait_for
+from localrun import Master, running_master, simple_master_cfg, wait_for
 
 POLL = 2
 BUILD_TIMEOUT = 300

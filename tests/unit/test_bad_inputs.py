@@ -126,7 +126,7 @@ CASES = [
       "save the file as UTF-8"),
     w("nul-bytes", b"[w1]\npassword = pw\n\x00\x00", 3, "binary content (NUL byte)",
       "give a UTF-8 text file"),
-    Bad("missing-workers-file", {W: None}, [(W, None, ["cannot read file"])]),
+    Bad("missing-workers-file", {W: None}, [(W, None, ["cannot read {tmp}/workers.cfg"])]),
     Bad("duplicate-worker-across-fragments",
         {"workers0.cfg": "[w0]\npassword = a\n[w1]\npassword = b\n",
          "workers1.cfg": "[w1]\npassword = c\n"},

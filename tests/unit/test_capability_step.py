@@ -13,6 +13,7 @@ from anybox_buildbot.steps.capabilities import (
     build_environment,
     choose_instance,
     python_command,
+    shell_assignment,
 )
 from anybox_buildbot.template import parse_template
 
@@ -74,3 +75,16 @@ def test_library_path_has_no_empty_entry_when_worker_has_none() -> None:
                             {"PATH": "/usr/bin", "LD_LIBRARY_PATH": "/opt/lib"})
     assert env["LD_LIBRARY_PATH"] == ["/pg15/lib", "${LD_LIBRARY_PATH}"]
     assert build_environment([(PG[0], pg)], [], {}.get, {})["PGPORT"] == "5433"
+
+
+@pytest.mark.parametrize("var, value, shown", [
+    ("PGPORT", "5432", "PGPORT=5432"),
+    ("PATH", ["/usr/lib/postgresql/15/bin", "${PATH}"], "PATH=/usr/lib/postgresql/15/bin:$PATH"),
+    ("LD_LIBRARY_PATH", ["/pg/lib"], "LD_LIBRARY_PATH=/pg/lib"),
+    ("PATH", ["/opt/my tools/bin", "/a", "${PATH}"], "PATH='/opt/my tools/bin':/a:$PATH"),
+    ("GREETING", "hello world", "GREETING='hello world'"),
+    ("LITERAL", "${HOME}", "LITERAL='${HOME}'"),     # a plain value is not expanded
+    ("EMPTYISH", "", "EMPTYISH=''"),
+])
+def test_environment_is_logged_as_a_shell_user_reads_it(var, value, shown) -> None:
+    assert shell_assignment(var, value) == shown

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from anybox_buildbot.cli import main
+from anybox_buildbot.cli import build_parser, main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = "very-Secret-pw-123"
@@ -137,3 +142,66 @@ def test_worker_check_rejects_bad_fragment(tmp_path: Path, capsys) -> None:
     code, out = run(capsys, "worker-check", str(fragment))
     assert code == 1
     assert "mine.cfg:4: worker [w]: capability postgresql 9.1 declared twice" in out
+
+
+# -- command-line conventions ---------------------------------------------------
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert re.fullmatch(r"anybox-buildbot \d+\.\d+\.\d+\S* \(Buildbot 4\.3\.\d+\S*, "
+                        r"Python 3\.\d+\.\d+\S*\)\n", out), out
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(commands.choices)
+
+
+def test_every_argument_has_help() -> None:
+    commands = _subcommands()
+    assert {"check", "plan", "worker-check", "create-master", "force", "status"} <= set(commands)
+    for name, sub in commands.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest}: no help text"
+
+
+@pytest.mark.parametrize("argv", [["--help"], *[[name, "--help"] for name in
+                                                 ("check", "plan", "worker-check",
+                                                  "create-master", "force", "status")]])
+def test_help_is_plain_text_with_exit_codes(capsys, argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for markup in ("``", ":ref:", ":doc:", ":mod:", ".. "):
+        assert markup not in out, f"{' '.join(argv)}: reStructuredText {markup!r} in help"
+    assert "exit status:" in out and "141" in out
+
+
+def test_missing_fragment_is_named_by_its_absolute_path(tmp_path: Path, capsys,
+                                                        monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = run(capsys, "worker-check", "mine.cfg")
+    assert code == 1
+    assert f"cannot read {tmp_path}/mine.cfg: No such file or directory" in out
+
+
+def test_output_cut_short_by_a_closed_pipe_ends_quietly(master: Path) -> None:
+    """``anybox-buildbot plan DIR | head -1``: no BrokenPipeError traceback.
+
+    The reading end is closed before the command writes anything, so the
+    first write fails whatever the size of the output and the pipe buffer.
+    """
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "anybox_buildbot.cli", "plan", str(master)],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

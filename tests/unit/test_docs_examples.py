@@ -1,7 +1,7 @@
 """The documentation cannot drift from the code: its examples are loaded here.
 
 Pages under ``docs/`` show configuration only through ``literalinclude`` of
-files under ``examples/`` (or ``workers.cfg.sample``). This module
+files under ``examples/`` (or the package's ``templates/workers.cfg.sample``). This module
 
 - loads every such file with the loaders the master uses: manifests with
   ``load_manifests``, worker files with ``load_workers``, ``master*.cfg``
@@ -56,7 +56,7 @@ DOC_EXAMPLES = EXAMPLES / "docs"
 OUTPUT = DOC_EXAMPLES / "output"
 BROKEN = DOC_EXAMPLES / "broken"
 PLUGIN = DOC_EXAMPLES / "stepset-plugin"
-SAMPLE = ROOT / "workers.cfg.sample"
+SAMPLE = ROOT / "anybox_buildbot" / "templates" / "workers.cfg.sample"
 REGEN = os.environ.get("ANYBOX_REGEN_DOC_OUTPUT") == "1"
 
 # Languages a page may show inline: commands and their output, never config.
@@ -238,11 +238,19 @@ def test_broken_examples_fail_with_every_error() -> None:
     assert len(info.value.errors) >= 5
 
 
-def test_tutorial_next_step_only_changes_workers_cfg() -> None:
+def test_tutorial_next_step_only_adds_hello_pg_and_a_capability() -> None:
+    """tutorial.rst: ci-next is ci plus a [hello-pg] section at the end of the
+    manifest and one capability line at the end of workers.cfg (the reader
+    appends them; test_tutorial.py writes the manifest as shown)."""
     first, second = DOC_EXAMPLES / "ci", DOC_EXAMPLES / "ci-next"
-    for name in ("master.cfg", "buildouts/MANIFEST.cfg", "buildouts/hello.cfg"):
+    for name in ("master.cfg", "buildouts/hello.cfg"):
         assert (first / name).read_text() == (second / name).read_text(), name
-    assert (first / "workers.cfg").read_text() != (second / "workers.cfg").read_text()
+    manifest = (second / "buildouts/MANIFEST.cfg").read_text()
+    head, _sep, added = manifest.partition("\n[hello-pg]\n")
+    assert head == (first / "buildouts/MANIFEST.cfg").read_text() and added
+    workers = (second / "workers.cfg").read_text()
+    assert workers == (first / "workers.cfg").read_text() + \
+        "capability = postgresql 15 port=5433 host=localhost\n"
 
 
 def test_every_manifest_option_has_an_example_and_a_mention() -> None:

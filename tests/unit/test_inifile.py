@@ -192,7 +192,16 @@ def test_read_ini_reports_unreadable_file(tmp_path):
     missing = tmp_path / "nope.cfg"
     assert read_ini(missing, errors) is None
     (message,) = errors.messages
-    assert message.startswith(f"{missing}: cannot read file")
+    assert message.startswith(f"{missing}: cannot read {missing}: No such file")
+
+
+def test_unreadable_file_is_named_by_its_absolute_path(tmp_path, monkeypatch):
+    """The location keeps the name as given; the message says what was tried."""
+    monkeypatch.chdir(tmp_path)
+    errors = Errors()
+    assert read_ini("nope.cfg", errors) is None
+    (message,) = errors.messages
+    assert message.startswith(f"nope.cfg: cannot read {tmp_path}/nope.cfg: ")
 
 
 def test_read_ini_uses_display_name(tmp_path):

@@ -14,9 +14,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .localrun import Master, PgCluster, Worker, free_port
+from localrun import Master, PgCluster, Worker, free_port
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PG_WORKER = "local-pg"
 PLAIN_WORKER = "local-plain"
 
@@ -26,7 +26,7 @@ def workers_cfg(pg: PgCluster | None, passwords: dict[str, str]) -> str:
     pg_line = (f"postgresql {pg.version} port={pg.port} host={pg.host} bin={pg.bin_dir}\n"
                "             " if pg is not None else "")
     return (
-        "# Written by anybox_buildbot.examplerun for this local run.\n"
+        "# Written by tests/support/examplerun.py for this local run.\n"
         f"[{PG_WORKER}]\n"
         f"password = {passwords[PG_WORKER]}\n"
         f"capability = {pg_line}fakelib 1.0 tag=one\n"

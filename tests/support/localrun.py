@@ -26,7 +26,6 @@ import atexit
 import contextlib
 import ctypes
 import getpass
-import json
 import os
 import re
 import shutil
@@ -45,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Protocol, Self, TypeVar
 
-from .restclient import Client, RestError
+from anybox_buildbot.restclient import Client, RestError
 
 __all__ = [
     "LOOPBACK",
@@ -883,7 +882,7 @@ class PgCluster(_Closing):
         )
         socket_dir = self.host.replace("'", "''")
         settings = (
-            "\n# anybox_buildbot.localrun: throwaway test cluster\n"
+            "\n# localrun: throwaway test cluster\n"
             f"port = {self.port}\n"
             f"listen_addresses = '{LOOPBACK}'\n"
             f"unix_socket_directories = '{socket_dir}'\n"
@@ -1016,54 +1015,16 @@ class PgCluster(_Closing):
 # --------------------------------------------------------------------------- #
 
 
-def _quote(part: str | int) -> str:
-    return urllib.parse.quote(str(part), safe="")
-
-
-class Rest:
-    """Minimal client of ``/api/v2`` (urllib only: no extra dependency).
+class Rest(Client):
+    """The command line's REST client, plus the waits tests need.
 
     Accepts the master URL (``http://127.0.0.1:PORT/``) or the API URL.
+    Every request and its error messages are the client's
+    (:mod:`anybox_buildbot.restclient`): there is one REST client.
     """
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        base = url.rstrip("/")
-        if not base.endswith("/api/v2"):
-            base += "/api/v2"
-        self.base = base
-        self.timeout = timeout
-        self._client = Client(base, timeout=timeout)
-
-    def _request(self, path: str, data: bytes | None = None) -> bytes:
-        # Transport (and retry of GETs cut short by the server) is shared
-        # with the command line's client.
-        return self._client._open(path, data)
-
-    def get(self, path: str, **params: Any) -> Any:
-        """GET ``/api/v2/<path>`` (query from ``params``), decoded JSON."""
-        if params:
-            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params)
-        return json.loads(self._request(path))
-
-    def get_text(self, path: str) -> str:
-        return self._request(path).decode("utf-8", errors="replace")
-
-    def _one(self, path: str, key: str) -> dict[str, Any] | None:
-        items = self.get(path)[key]
-        return items[0] if items else None
-
-    # -- builders / workers ---------------------------------------------------
-    def builders(self) -> dict[str, dict[str, Any]]:
-        """Configured builders by name (ids are DB ids, not config order)."""
-        return {b["name"]: b for b in self.get("builders")["builders"]}
-
-    def worker(self, name: str) -> dict[str, Any] | None:
-        try:
-            return self._one(f"workers/{_quote(name)}", "workers")
-        except RestError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        super().__init__(url, timeout=timeout)
 
     def wait_worker_connected(self, name: str, timeout: float = 30.0) -> dict[str, Any]:
         """Wait until the master lists ``name`` as connected; return the worker dict."""
@@ -1078,41 +1039,6 @@ class Rest:
             interval=0.2,
             what=f"worker {name!r} to connect ({self.base})",
         )
-
-    # -- builds -----------------------------------------------------------------
-    def force(
-        self, builder_names: Sequence[str], scheduler: str = "force", **props: Any
-    ) -> dict[str, int]:
-        """Force a build through a ForceScheduler; ``{builder_name: brid}``.
-
-        ``props`` go as top-level JSON-RPC params: the scheduler's parameters
-        by name, or ``reason``.
-        """
-        payload = {
-            "jsonrpc": "2.0",
-            "method": "force",
-            "id": 1,
-            "params": {"builderNames": list(builder_names), **props},
-        }
-        body = self._request(
-            f"forceschedulers/{_quote(scheduler)}", json.dumps(payload).encode("utf-8")
-        )
-        answer = json.loads(body)
-        if "error" in answer:
-            raise RestError(f"force via {scheduler!r} failed: {answer['error']}")
-        _bsid, by_builderid = answer["result"]
-        names = {str(b["builderid"]): name for name, b in self.builders().items()}
-        return {names[bid]: brid for bid, brid in by_builderid.items()}
-
-    def buildrequest(self, brid: int) -> dict[str, Any]:
-        found = self._one(f"buildrequests/{brid}", "buildrequests")
-        if found is None:
-            raise RestError(f"no buildrequest {brid}", status=404)
-        return found
-
-    def builds_for_request(self, brid: int) -> list[dict[str, Any]]:
-        builds: list[dict[str, Any]] = self.get("builds", buildrequestid=brid)["builds"]
-        return builds
 
     def wait_build(self, brid: int, timeout: float = 60.0) -> dict[str, Any]:
         """Wait until build request ``brid`` is complete; return its (last) build.
@@ -1143,27 +1069,6 @@ class Rest:
             what=f"buildrequest {brid} to finish",
             diagnostics=lambda: f"last seen: {last_state[0]}",
         )
-
-    def steps(self, buildid: int) -> list[dict[str, Any]]:
-        """Steps of a build; number 0 is buildbot's own ``worker_preparation``."""
-        steps: list[dict[str, Any]] = self.get(f"builds/{buildid}/steps")["steps"]
-        return steps
-
-    def step_log(self, buildid: int, step: int | str, log_slug: str = "stdio") -> str:
-        """Raw text of a step log; ``step`` is its number or its name."""
-        return self.get_text(f"builds/{buildid}/steps/{_quote(step)}/logs/{_quote(log_slug)}/raw")
-
-    def build_properties(self, buildid: int) -> dict[str, Any]:
-        """``{name: value}`` of a build's properties."""
-        return {k: v[0] for k, v in self._properties(buildid).items()}
-
-    def build_property_sources(self, buildid: int) -> dict[str, str]:
-        """``{name: source}`` (e.g. ``'Worker'``, ``'Builder'``, ``'Force Build Form'``)."""
-        return {k: v[1] for k, v in self._properties(buildid).items()}
-
-    def _properties(self, buildid: int) -> dict[str, list[Any]]:
-        props = self._one(f"builds/{buildid}/properties", "properties")
-        return props or {}
 
 
 # --------------------------------------------------------------------------- #

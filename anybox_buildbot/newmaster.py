@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from .confine import WORKER_NAME_RULE, worker_name_problem
 from .restclient import BadUrlError, parse_master_url
-from .workers import WORKER_NAME
 
 #: Buildbot shows at most this many characters of the title (longer ones
 #: make the master warn at every load).
@@ -73,9 +73,9 @@ class MasterSettings:
                       "(the web UI shows no more)")
         if web_port == worker_port:
             raise bad(f"--web-port and --worker-port are both {web_port}: give two ports")
-        if not WORKER_NAME.fullmatch(worker):
-            raise bad(f"--worker {worker!r}: letters, digits, '.', '_' and '-', starting "
-                      "with a letter or digit")
+        problem = worker_name_problem(worker)
+        if problem is not None:
+            raise bad(f"--worker {worker!r}: {problem}; use {WORKER_NAME_RULE}")
         if url is None:
             url = f"http://localhost:{web_port}/"
         try:

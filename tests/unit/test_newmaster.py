@@ -95,7 +95,7 @@ def test_refuses_a_file(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(("options", "message"), [
     (["--title", "A title far too long for the UI"], "--title 'A title far too long"),
     (["--web-port", "9989"], "--web-port and --worker-port are both 9989"),
-    (["--worker=-rf"], "--worker '-rf': letters, digits"),
+    (["--worker=-rf"], "--worker '-rf': must start with a letter or '_'"),
     (["--url", "localhost:8010"], "--url: malformed URL 'localhost:8010'"),
     (["--url", "http://admin:pw@ci.example.org/"], "--url: no user or password"),
 ])

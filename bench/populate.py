@@ -32,6 +32,7 @@ import random
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,13 +198,13 @@ def _distinct_names(rng: random.Random, pool: Sequence[str], count: int) -> list
     return list(picked.values())
 
 
-def make_master(root: Path, count: int, seed: int) -> Path:
-    """A master directory with ``count`` buildouts and ``N_WORKERS`` workers."""
+def make_master(root: Path, count: int, seed: int, workers: int = N_WORKERS) -> Path:
+    """A master directory with ``count`` buildouts and ``workers`` workers."""
     rng = random.Random(seed)
     basedir = root / f"master-{count}"
     (basedir / "buildouts").mkdir(parents=True)
     (basedir / "buildouts" / "shared.cfg").write_text(SHARED_CFG)
-    (basedir / "workers.cfg").write_text(workers_cfg(rng))
+    (basedir / "workers.cfg").write_text(workers_cfg(rng, workers))
     (basedir / "buildouts" / "MANIFEST.cfg").write_text(manifest_cfg(rng, count))
     return basedir
 
@@ -359,10 +360,25 @@ class Row:
     baseline: float
     parse: float
     plan: float
+    plan_mib: float
 
     @property
     def ratio(self) -> float:
         return self.populate / self.baseline if self.baseline else float("inf")
+
+
+def traced_mib(func: Callable[[], object]) -> float:
+    """Memory held by what ``func`` returns (MiB), as tracemalloc counts it:
+    the plan stays in memory for the master's whole life."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = func()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del result
+    return held / 2**20
 
 
 def measure(basedir: Path, size: int, repeat: int) -> Row:
@@ -378,24 +394,27 @@ def measure(basedir: Path, size: int, repeat: int) -> Row:
     workers, buildouts = run_parse(basedir)
     registry = bench_registry()
     plan = best_of(lambda: make_plan(list(buildouts), workers, registry, Errors()), repeat)
+    plan_mib = traced_mib(lambda: make_plan(list(buildouts), workers, registry, Errors()))
     return Row(size, len(conf.config["builders"]), len(conf.misses), data.steps_per_factory,
-               populate, baseline, parse, plan)
+               populate, baseline, parse, plan, plan_mib)
 
 
 # -- report ------------------------------------------------------------------------
-def report(rows: list[Row], out: TextIO = sys.stdout) -> bool:
+def report(rows: list[Row], out: TextIO = sys.stdout, workers: int = N_WORKERS) -> bool:
     """Print the table and the goal lines; True when every goal is met."""
-    print(f"anybox_buildbot populate() benchmark: {N_WORKERS} workers x "
+    print(f"anybox_buildbot populate() benchmark: {workers} workers x "
           f"{CAPS_PER_WORKER} capabilities, best of runs, seconds", file=out)
     print(f"{'buildouts':>9} {'builders':>8} {'missed':>6} {'steps':>5} {'populate':>9} "
-          f"{'baseline':>9} {'ratio':>6} {'parse':>8} {'plan':>8} {'rest':>8}", file=out)
+          f"{'baseline':>9} {'ratio':>6} {'parse':>8} {'plan':>8} {'rest':>8} {'plan MiB':>8}",
+          file=out)
     for r in rows:
         rest = r.populate - r.parse - r.plan
         print(f"{r.size:>9} {r.builders:>8} {r.misses:>6} {r.steps:>5.1f} {r.populate:>9.3f} "
               f"{r.baseline:>9.3f} {r.ratio:>6.2f} {r.parse:>8.3f} {r.plan:>8.3f} "
-              f"{rest:>8.3f}", file=out)
+              f"{rest:>8.3f} {r.plan_mib:>8.1f}", file=out)
     print("  missed: builders not created (no capable worker); steps: per factory;\n"
-          "  rest = populate - parse - plan: Buildbot objects, step sets, registry",
+          "  rest = populate - parse - plan: Buildbot objects, step sets, registry;\n"
+          "  plan MiB: memory the plan holds (tracemalloc)",
           file=out)
     by_size = {r.size: r for r in rows}
     ok = True
@@ -451,15 +470,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=DEFAULT_SIZES, help="comma-separated buildout counts")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure (best kept)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--workers", type=int, default=N_WORKERS,
+                        help="workers in workers.cfg (the project aims at 2000)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="anybox-bench-") as tmp:
         root = Path(tmp)
         rows = []
         for size in sorted(args.sizes):
-            basedir = make_master(root, size, args.seed)
+            basedir = make_master(root, size, args.seed, args.workers)
             rows.append(measure(basedir, size, args.repeat))
             print(f"  measured {size} buildouts", file=sys.stderr)
-        ok = report(rows)
+        ok = report(rows, workers=args.workers)
         if args.profile:
             size = 1000 if 1000 in args.sizes else max(args.sizes)
             profile(root / f"master-{size}")

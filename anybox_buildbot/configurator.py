@@ -17,9 +17,8 @@ from buildbot.plugins import schedulers, util, worker
 from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
-from .capability import Capability
 from .confine import file_in
-from .dispatch import Miss, Plan, make_plan
+from .dispatch import ChoiceBook, Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location, did_you_mean
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
@@ -109,6 +108,9 @@ class BuildoutsConfigurator:
         self.worker_specs: tuple[WorkerSpec, ...] | None = None
         self.buildouts: dict[str, BuildoutSpec] = {}
         self.plan: Plan | None = None
+        #: The plan's instance decisions, read by the capability step of
+        #: every factory of this load (filled by ``make_builders``/``populate``).
+        self.choices = ChoiceBook()
         self.misses: tuple[Miss, ...] = ()
         self._step_sets: Mapping[str, StepSetFactory | BrokenStepSet] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
@@ -234,7 +236,7 @@ class BuildoutsConfigurator:
                         errors: Errors) -> dict[str, BuildFactory]:
         """Factories of ``specs``; step sets report bad options into ``errors``."""
         assert self._step_sets is not None
-        maker = FactoryMaker(self._fleet(), registry, self._step_sets, self.watch_dir,
+        maker = FactoryMaker(self.choices, registry, self._step_sets, self.watch_dir,
                              self.basedir, errors)
         return {spec.name: maker.make(spec) for spec in specs}
 
@@ -244,9 +246,6 @@ class BuildoutsConfigurator:
             self.buildouts[spec.name] = spec
         self.build_factories.update(made)
         return dict(made)
-
-    def _fleet(self) -> dict[str, tuple[Capability, ...]]:
-        return {w.name: w.capabilities for w in self.worker_specs or ()}
 
     def make_builders(self) -> list:
         """Dispatch the registered buildouts over the workers; add BuilderConfigs."""
@@ -260,6 +259,7 @@ class BuildoutsConfigurator:
         plan = make_plan(list(self.buildouts.values()), self.worker_specs or (), registry,
                          errors)
         self.plan = plan
+        self.choices.record(plan, self.worker_specs or ())
         self.misses = plan.misses
         if self.strict:
             for miss in plan.misses:

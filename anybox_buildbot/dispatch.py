@@ -1,9 +1,16 @@
-"""Which builders exist and which workers may run each: the dispatch plan.
+"""Which builders exist, which workers may run each, and with which instances.
 
 Pure functions over the parsed values, so ``plan`` output and tests need
 no Buildbot. Requirements repeat a lot across a fleet of manifests, so
 each distinct requirement (and each build-for pin) is evaluated once
 against all workers, and a builder's worker list is a set intersection.
+
+The plan also decides, for each builder and each worker that can run it,
+which instance of every wanted capability the build uses (SPEC section 4:
+the exact build-for version, else the highest version satisfying the
+build-requires lines, ties: first in workers.cfg). ``choose_instance`` is
+the only implementation of that rule: the build step looks the decision
+up (``ChoiceBook``) instead of choosing again.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .capability import Capability
 from .confine import MAX_BUILDER_NAME
@@ -25,8 +33,63 @@ BUILD_REQUIRES_PROP = "build_requires"
 
 
 @dataclass(frozen=True, slots=True)
+class Wanted:
+    """A capability a build uses: pinned by build-for and/or constrained by
+    build-requires lines (``requirements``)."""
+
+    name: str
+    version_prop: str
+    pinned: bool
+    requirements: tuple[Requirement, ...] = ()
+
+
+def wanted_capabilities(spec: BuildoutSpec,
+                        registry: Mapping[str, CapabilitySpec]) -> tuple[Wanted, ...]:
+    """The capabilities a build of ``spec`` uses, in first-mention order:
+    the order of every decision of the plan and of the step's log."""
+    pinned = {req.name for req in spec.build_for}
+    return tuple(Wanted(name, spec_for(registry, name).version_prop, name in pinned,
+                        tuple(r for r in spec.build_requires if r.name == name))
+                 for name in spec.capability_names)
+
+
+def choose_instance(instances: Sequence[Capability], requirements: Sequence[Requirement],
+                    pin: Version | None) -> int | None:
+    """Position in ``instances`` (one worker's instances of one capability,
+    in workers.cfg order) of the one a build uses, or None if none fits.
+
+    Among the instances meeting every requirement: the one of the pinned
+    version (the first declared, if spelled twice), else the highest
+    version, an unversioned instance ranking below every version; ties go
+    to the first declared.
+    """
+    best: int | None = None
+    best_key: tuple = ()
+    for position, cap in enumerate(instances):
+        if not all(r.matches(cap.version) for r in requirements):
+            continue
+        if pin is not None:
+            if cap.version is not None and cap.version.same_as(pin):
+                return position
+            continue
+        key = (1, sort_key(cap.version)) if cap.version is not None else (0,)
+        if best is None or key > best_key:
+            best, best_key = position, key
+    return best
+
+
+@dataclass(frozen=True, slots=True)
 class BuilderPlan:
-    """One builder: a buildout, optionally pinned to capability versions."""
+    """One builder: a buildout, optionally pinned to capability versions.
+
+    ``choices`` holds the instance decision, one table per ``wanted``
+    capability: worker name -> position of the chosen instance in that
+    worker's ``capabilities``. Tables are shared by every builder wanting
+    the same capability with the same requirements and pin, and cover every
+    worker having a fitting instance (a superset of ``workers``); so the
+    plan holds one small table per distinct requirement rather than one
+    entry per builder and worker (20 000 builders x 2 000 workers).
+    """
 
     name: str
     buildout: str
@@ -34,6 +97,18 @@ class BuilderPlan:
     pins: tuple[tuple[str, Version], ...] = ()
     properties: dict[str, object] = field(default_factory=dict, hash=False)
     tags: tuple[str, ...] = ()
+    wanted: tuple[Wanted, ...] = ()
+    choices: tuple[Mapping[str, int], ...] = field(default=(), hash=False, repr=False)
+
+    def chosen(self, worker: str) -> tuple[int, ...] | None:
+        """Positions in ``worker``'s capabilities of the instances a build of
+        this builder uses there, one per ``wanted``; None if it cannot run it."""
+        if worker not in self.workers:
+            return None
+        try:
+            return tuple(table[worker] for table in self.choices)
+        except KeyError:     # never for a worker of ``workers`` (make_plan)
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +150,40 @@ class Plan:
         return result
 
 
+class ChoiceBook:
+    """The plan's instance decisions, looked up by (builder, worker) when a
+    build starts.
+
+    One per configuration load, shared by the capability steps of every
+    factory. It is filled when the plan is made, which may come after the
+    factories (the staged API: ``register_build_factories`` then
+    ``make_builders``); a build only starts once the load is complete.
+    """
+
+    def __init__(self) -> None:
+        self._builders: dict[str, BuilderPlan] = {}
+        self._fleet: dict[str, tuple[Capability, ...]] = {}
+
+    def record(self, plan: Plan, workers: Sequence[WorkerSpec]) -> None:
+        """Take the decisions of ``plan``, made over ``workers``."""
+        self._builders = {b.name: b for b in plan.builders}
+        self._fleet = {w.name: w.capabilities for w in workers}
+
+    def chosen(self, builder: str, worker: str
+               ) -> tuple[tuple[Wanted, Capability], ...] | None:
+        """The instances a build of ``builder`` on ``worker`` uses, one per
+        wanted capability (in first-mention order); None when the plan has
+        no such builder or the worker cannot run it."""
+        plan = self._builders.get(builder)
+        caps = self._fleet.get(worker)
+        if plan is None or caps is None:
+            return None
+        positions = plan.chosen(worker)
+        if positions is None:
+            return None
+        return tuple((want, caps[i]) for want, i in zip(plan.wanted, positions, strict=True))
+
+
 class _Fleet:
     """Workers indexed by capability name, with cached requirement checks.
 
@@ -95,6 +204,17 @@ class _Fleet:
         self._holders_cache: dict[str, frozenset[str]] = {}
         self.reserved = [(w.name, frozenset(r.name for r in w.only_if_requires))
                          for w in workers if w.only_if_requires]
+        # capability name -> worker -> (positions in its capabilities, instances)
+        by_name: dict[str, dict[str, tuple[list[int], list[Capability]]]] = {}
+        for worker in workers:
+            for position, cap in enumerate(worker.capabilities):
+                positions, caps = by_name.setdefault(cap.name, {}).setdefault(
+                    worker.name, ([], []))
+                positions.append(position)
+                caps.append(cap)
+        self.by_name = by_name
+        self._choice_cache: dict[tuple, tuple[Mapping[str, int], frozenset[str]]] = {}
+        self._sorted_cache: dict[frozenset[str], tuple[str, ...]] = {}
 
     def satisfying(self, group: tuple[Requirement, ...]) -> frozenset[str]:
         """Workers with ONE instance meeting every requirement of the group
@@ -135,6 +255,30 @@ class _Fleet:
                 if cap.version is not None and req.matches(cap.version):
                     found.setdefault(cap.version, None)
             hit = self._versions_cache[req] = sorted(found, key=sort_key)
+        return hit
+
+    def choices(self, wanted: Wanted, pin: Version | None
+                ) -> tuple[Mapping[str, int], frozenset[str]]:
+        """The decision for one wanted capability over the whole fleet:
+        (worker -> position of its chosen instance, the workers of that
+        table). Computed once per (name, requirements, pin)."""
+        key = (wanted.name, wanted.requirements, pin)
+        hit = self._choice_cache.get(key)
+        if hit is None:
+            table: dict[str, int] = {}
+            for worker, (positions, caps) in self.by_name.get(wanted.name, {}).items():
+                found = choose_instance(caps, wanted.requirements, pin)
+                if found is not None:
+                    table[worker] = positions[found]
+            hit = self._choice_cache[key] = (MappingProxyType(table), frozenset(table))
+        return hit
+
+    def sorted_names(self, names: frozenset[str]) -> tuple[str, ...]:
+        """``names`` sorted, one shared tuple per distinct set: builders of
+        the same requirements run on the same workers."""
+        hit = self._sorted_cache.get(names)
+        if hit is None:
+            hit = self._sorted_cache[names] = tuple(sorted(names))
         return hit
 
     def excluded_by_reservation(self, asked: frozenset[str]) -> frozenset[str]:
@@ -224,8 +368,11 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
         asked = frozenset(buildout.capability_names)
         base = all_names - fleet.excluded_by_reservation(asked)
         groups = requirement_groups(buildout)
-        for group in groups.values():
-            base &= fleet.satisfying(group)
+        wanted = wanted_capabilities(buildout, registry)
+        unpinned = {w.name: fleet.choices(w, None) for w in wanted if not w.pinned}
+        for _table, holders in unpinned.values():
+            # the workers with an instance meeting every line of the group
+            base &= holders
         props: dict[str, object] = {}
         if buildout.build_requires:
             props[BUILD_REQUIRES_PROP] = [r.text or str(r) for r in buildout.build_requires]
@@ -265,8 +412,15 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
                 continue
             owner[name] = buildout
             capable = base
-            for cap_name, version in pins:
-                capable = capable & fleet.having(cap_name, version)
+            pinned = dict(pins)
+            tables = []
+            for want in wanted:
+                if want.pinned:
+                    table, holders = fleet.choices(want, pinned[want.name])
+                    capable = capable & holders
+                else:
+                    table = unpinned[want.name][0]
+                tables.append(table)
             if not capable:
                 misses.append(_closest_miss(fleet, buildout, name, pins, asked))
                 continue
@@ -274,7 +428,8 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
             for cap_name, version in pins:
                 builder_props[spec_for(registry, cap_name).version_prop] = version.text
             builders.append(BuilderPlan(name=name, buildout=buildout.name,
-                                        workers=tuple(sorted(capable)), pins=pins,
-                                        properties=builder_props, tags=buildout.category))
+                                        workers=fleet.sorted_names(capable), pins=pins,
+                                        properties=builder_props, tags=buildout.category,
+                                        wanted=wanted, choices=tuple(tables)))
     builders.sort(key=lambda b: b.name)
     return Plan(tuple(builders), tuple(misses))

@@ -2,7 +2,8 @@
 
 The builders a ``build-for`` line multiplies differ only by properties
 (the pinned versions), so they share the factory; the capability step
-reads the pins at build time. Order of steps follows SPEC section 6.
+finds its builder's instance decision at build time (``ChoiceBook``).
+Order of steps follows SPEC section 6.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
-from .capability import Capability
 from .confine import SAFE_NAME_RULE, file_in
+from .dispatch import ChoiceBook
 from .errors import Errors
 from .manifest import BuildoutSpec
-from .registry import CapabilitySpec, spec_for
-from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities, Wanted
+from .registry import CapabilitySpec
+from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities
 from .steps.source import ARCHIVE_DIR, source_steps
 from .steps.transfer import BestEffortUpload
 from .subfactories import StepContext, StepSetFactory
@@ -69,17 +70,6 @@ def cache_dir(workdir: str) -> str:
     return "/".join([".."] * depth + ["buildout-caches"])
 
 
-def wanted_capabilities(spec: BuildoutSpec,
-                        registry: Mapping[str, CapabilitySpec]) -> tuple[Wanted, ...]:
-    pinned = {req.name for req in spec.build_for}
-    result = []
-    for name in spec.capability_names:
-        reqs = tuple(r for r in spec.build_requires if r.name == name)
-        result.append(Wanted(name, spec_for(registry, name).version_prop, name in pinned,
-                             reqs))
-    return tuple(result)
-
-
 def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
     """``bin/buildout`` with the per-worker caches and the manifest's options."""
     command = ["venv/bin/buildout", "-c", cfg,
@@ -111,12 +101,13 @@ class FactoryMaker:
     1000-buildout reconfig close to the cost of its distinct parts.
     """
 
-    def __init__(self, fleet: Mapping[str, tuple[Capability, ...]],
+    def __init__(self, choices: ChoiceBook | None,
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
                  watch_dir: Path | None = None, master_dir: Path | None = None,
                  errors: Errors | None = None) -> None:
-        self.fleet = fleet
+        # The plan's instance decisions, filled when the plan is made.
+        self.choices = choices if choices is not None else ChoiceBook()
         self.registry = registry
         self.step_sets = step_sets
         self.watch_dir = watch_dir
@@ -136,10 +127,9 @@ class FactoryMaker:
         env, lock = self.env, self.lock
         workdir, cfg = buildout_dir(spec)
         caches = cache_dir(workdir)
-        wanted = wanted_capabilities(spec, self.registry)
         factory = BuildFactory()
-        factory.addStep(self.shared(("capabilities", wanted, spec.env), lambda: (
-            ChooseCapabilities(self.fleet, wanted, self.registry, spec.env))))
+        factory.addStep(self.shared(("capabilities", spec.env), lambda: (
+            ChooseCapabilities(self.choices, self.registry, spec.env))))
         if spec.source.kind == "standalone":
             key = ("standalone", spec.source.path, spec.source.root)
             factory.addStep(self.shared(key, lambda: source_steps(spec, ship)[0]))
@@ -213,14 +203,15 @@ class FactoryMaker:
             purpose="the auto-watch report", maxsize=MAX_REPORT_BYTES, mode=0o644))
 
 
-def make_factory(spec: BuildoutSpec, fleet: Mapping[str, tuple[Capability, ...]],
+def make_factory(spec: BuildoutSpec, choices: ChoiceBook | None,
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
                  watch_dir: Path | None = None) -> BuildFactory:
     """One factory on its own (the configurator shares steps across many).
 
-    Bad step-set options raise ``ConfigError``."""
+    ``choices`` is the book the plan fills (None: an empty one, for tests
+    of the other steps). Bad step-set options raise ``ConfigError``."""
     errors = Errors()
-    factory = FactoryMaker(fleet, registry, step_sets, watch_dir, errors=errors).make(spec)
+    factory = FactoryMaker(choices, registry, step_sets, watch_dir, errors=errors).make(spec)
     errors.raise_if_any()
     return factory

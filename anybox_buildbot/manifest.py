@@ -22,7 +22,7 @@ from .confine import (
     resolves_inside,
 )
 from .constraint import Requirement, parse_requirement
-from .cron import nightly_kwargs
+from .cron import Cron, parse_cron
 from .errors import Errors, Location, ParseError, did_you_mean
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
@@ -108,7 +108,7 @@ class BuildoutSpec:
     watch: tuple[Watch, ...] | None = None    # None: no watch option at all
     auto_watch: bool = False
     tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER
-    nightly: str | None = None
+    nightly: Cron | None = None               # parsed: the scheduler reads no text
     buildout_version: str = DEFAULT_BUILDOUT_VERSION
     buildout_options: tuple[tuple[str, str, str], ...] = ()
     buildout_part: str | None = None
@@ -453,11 +453,9 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     got = reader.single("nightly")
     if got is not None:
         try:
-            nightly_kwargs(got[0])
+            nightly = parse_cron(got[0])
         except ParseError as exc:
             errors.add_parse_error(exc, got[1], f"{reader.subject} nightly")
-        else:
-            nightly = got[0]
     version = DEFAULT_BUILDOUT_VERSION
     got = reader.single("buildout-version")
     if got is not None:

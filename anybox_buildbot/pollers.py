@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Mapping
 
 from buildbot.plugins import changes, schedulers, util
 
-from .cron import nightly_kwargs
 from .manifest import BuildoutSpec, Watch
 from .vcsref import ref_problem, url_problem
 from .watching import Repo, RepoWatch
@@ -47,6 +46,13 @@ class AcceptWatched:
 
     def __repr__(self) -> str:
         return f"AcceptWatched({sorted(self.pairs, key=str)!r})"
+
+    @property
+    def __name__(self) -> str:
+        """Buildbot's ``ChangeFilter.__repr__`` names its ``filter_fn`` by
+        ``__name__``, which functions have and instances do not: without it,
+        anything that logs the scheduler or its filter would crash."""
+        return "AcceptWatched"
 
 
 def _short_hash(text: str) -> str:
@@ -99,5 +105,5 @@ def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tup
                     (w.url, w.branch) for w in mine))))
         if spec.nightly:
             made.append(schedulers.Nightly(name=f"{spec.name}-nightly", builderNames=names,
-                                           onlyIfChanged=False, **nightly_kwargs(spec.nightly)))
+                                           onlyIfChanged=False, **spec.nightly.nightly_kwargs()))
     return made

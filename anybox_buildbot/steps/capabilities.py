@@ -1,10 +1,13 @@
-"""The first step of every build: pick capability instances on this worker.
+"""The first step of every build: publish the capability instances it uses.
 
 A builder may run on several workers and a worker may have several
-instances of a capability (two PostgreSQL clusters), so the choice can only
-happen once the worker is known. The step turns the chosen instances into
-``cap_<name>_<option>`` properties, the version properties, and the build
-environment (property ``anybox_env``) that every later command uses.
+instances of a capability (two PostgreSQL clusters), so which instance a
+build uses depends on the worker that took it. The dispatch plan decided it
+for every (builder, worker) pair (``dispatch.choose_instance``, the one
+implementation of the rule); this step looks the decision up and turns the
+instances into ``cap_<name>_<option>`` properties, the version properties,
+and the build environment (property ``anybox_env``) that every later
+command uses.
 """
 
 from __future__ import annotations
@@ -12,46 +15,18 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from buildbot.process import buildstep
 from buildbot.process.results import FAILURE, SUCCESS
 
 from ..capability import Capability
-from ..constraint import Requirement
+from ..dispatch import ChoiceBook
 from ..registry import PREPENDED_VARS, CapabilitySpec, property_safe
 from ..template import Template
-from ..version import parse_version, sort_key
 
 ENV_PROPERTY = "anybox_env"
 PYTHON_PROPERTY = "anybox_python"
 SOURCE = "Capabilities"
-
-
-@dataclass(frozen=True, slots=True)
-class Wanted:
-    """A capability the build needs: pinned by build-for and/or constrained."""
-
-    name: str
-    version_prop: str
-    pinned: bool
-    requirements: tuple[Requirement, ...] = ()
-
-
-def choose_instance(instances: Sequence[Capability], wanted: Wanted,
-                    pinned_text: str | None) -> Capability | None:
-    """Deterministic choice: the exact build-for version, else the highest
-    version satisfying every requirement (first declared wins ties)."""
-    candidates = [c for c in instances if all(r.matches(c.version) for r in wanted.requirements)]
-    if wanted.pinned and pinned_text is not None:
-        pin = parse_version(pinned_text)
-        for cap in candidates:
-            if cap.version is not None and cap.version.same_as(pin):
-                return cap
-        return None
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: (1, sort_key(c.version)) if c.version else (0,))
 
 
 def python_command(cap: Capability | None) -> str:
@@ -119,35 +94,40 @@ def shell_assignment(var: str, value: str | list[str]) -> str:
 
 
 class ChooseCapabilities(buildstep.BuildStep):
-    """Select capability instances and publish them as properties and env."""
+    """Publish the plan's instances for this (builder, worker) as properties
+    and env.
+
+    The factory, and so this step, is shared by every builder of a buildout
+    (and by buildouts with the same env lines): the decision is found at
+    build time in ``choices``, by the builder's and the worker's names.
+    """
 
     name = "capabilities"
     haltOnFailure = True
 
-    def __init__(self, fleet: Mapping[str, tuple[Capability, ...]],
-                 wanted: Sequence[Wanted], registry: Mapping[str, CapabilitySpec],
+    def __init__(self, choices: ChoiceBook, registry: Mapping[str, CapabilitySpec],
                  extra_env: Sequence[tuple[str, Template]] = (), **kwargs) -> None:
         super().__init__(**kwargs)
-        self.fleet = fleet
-        self.wanted = tuple(wanted)
+        self.choices = choices
         self.registry = registry
         self.extra_env = tuple(extra_env)
 
     async def run(self) -> int:
+        builder = self.build.builder.name
         worker = self.build.getWorkerName()
-        instances = self.fleet.get(worker, ())
         lines = [f"worker {worker}"]
+        decided = self.choices.chosen(builder, worker)
+        if decided is None:
+            # Only a builder the plan did not make (an admin's own, reusing
+            # our factory) or a worker it did not give to it gets here.
+            await self.addCompleteLog("capabilities", "\n".join(
+                [*lines, f"the dispatch plan has no capability choice for builder "
+                 f"{builder!r} on this worker"]) + "\n")
+            self.descriptionDone = ["no capability choice"]
+            return FAILURE
         chosen: list[tuple[Capability, CapabilitySpec]] = []
         python_cap = None
-        for wanted in self.wanted:
-            pinned = self.getProperty(wanted.version_prop) if wanted.pinned else None
-            cap = choose_instance([c for c in instances if c.name == wanted.name], wanted,
-                                  pinned)
-            if cap is None:
-                await self.addCompleteLog("capabilities", "\n".join(
-                    [*lines, f"no instance of {wanted.name} fits this build"]) + "\n")
-                self.descriptionDone = [f"missing {wanted.name}"]
-                return FAILURE
+        for wanted, cap in decided:
             lines.append(f"{wanted.name}: {cap.format()}")
             if cap.version is not None:
                 self.setProperty(wanted.version_prop, cap.version.text, SOURCE)

@@ -169,6 +169,36 @@ def test_step_by_step_api(tmp_path: Path) -> None:
     assert scheds[0].name == "force"
 
 
+def ports_chosen(conf: BuildoutsConfigurator, builder: str, worker: str) -> list[str]:
+    return [cap.options.get("port", "-") for _w, cap in conf.choices.chosen(builder, worker)]
+
+
+def test_capability_steps_look_up_the_plan_of_the_load(tmp_path: Path) -> None:
+    write_master(tmp_path)
+    conf = configure_from_buildouts(str(tmp_path), {})
+    by_name = {b.name: b for b in conf.config["builders"]}
+    for builder in by_name.values():
+        (recipe,) = [s for s in builder.factory.steps if s.step_class is ChooseCapabilities]
+        assert recipe.args[0] is conf.choices      # the book the plan filled
+    # w1 has two clusters: 'app' (highest >= 9.6) uses 13, each matrix builder its own
+    assert ports_chosen(conf, "app", "w1") == ["5434"]
+    assert ports_chosen(conf, "matrix-pg9.6", "w1") == ["5433"]
+    assert ports_chosen(conf, "matrix-pg13", "w1") == ["5434"]
+    assert ports_chosen(conf, "matrix-pg13", "w2") == ["-"]
+    assert conf.choices.chosen("matrix-pg9.6", "w2") is None
+
+
+def test_staged_api_fills_the_book_when_the_builders_are_made(tmp_path: Path) -> None:
+    write_master(tmp_path)
+    conf = BuildoutsConfigurator(str(tmp_path), {})
+    conf.make_workers()
+    factory = conf.register_build_factories("buildouts/MANIFEST.cfg")["matrix"]
+    assert factory.steps[0].args[0] is conf.choices
+    assert conf.choices.chosen("matrix-pg13", "w1") is None     # no plan yet
+    conf.make_builders()
+    assert ports_chosen(conf, "matrix-pg13", "w1") == ["5434"]
+
+
 def test_capabilities_registry_is_configurable(tmp_path: Path) -> None:
     manifest = "[q]\nbuildout = standalone app.cfg\nbuild-for = rabbitmq\n"
     workers = "[w]\npassword = x\ncapability = rabbitmq 3.8 base_uri=amqp://h/\n"

@@ -235,7 +235,7 @@ def specs(tmp_path: Path, text: str) -> dict:
 
 def factory_steps(tmp_path: Path, section: str) -> list:
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n" + section)["a"]
-    factory = make_factory(spec, {}, REGISTRY, load_registry())
+    factory = make_factory(spec, None, REGISTRY, load_registry())
     first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
     return factory.steps[first + 1:]
 
@@ -289,7 +289,7 @@ def test_database_steps_are_added_once_whatever_the_combination(tmp_path: Path) 
 def test_identical_database_steps_are_shared(tmp_path: Path) -> None:
     loaded = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = simple_create\n"
                              "[b]\nbuildout = standalone a.cfg\ndb-steps = simple_create\n")
-    maker = FactoryMaker({}, REGISTRY, load_registry())
+    maker = FactoryMaker(None, REGISTRY, load_registry())
     a, b = maker.make(loaded["a"]), maker.make(loaded["b"])
     assert all(x is y for x, y in zip(a.steps, b.steps, strict=True))
 

@@ -7,7 +7,7 @@ import random
 import pytest
 from unit_helpers import GIT
 
-from anybox_buildbot.dispatch import BUILD_REQUIRES_PROP, Miss, make_plan
+from anybox_buildbot.dispatch import BUILD_REQUIRES_PROP, ChoiceBook, Miss, make_plan
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.version import parse_version
@@ -429,3 +429,91 @@ def test_several_lines_on_one_capability_need_one_instance_meeting_all(plan_for)
     (miss,) = plan.misses
     assert miss.worker == "two-pg"
     assert miss.lacks == ("has postgresql 9.2, 12, 14; needs >= 14 and < 13",)
+
+
+# --------------------------------------------------------------------------- #
+# the instance each build uses, decided by the plan (SPEC section 4)
+# --------------------------------------------------------------------------- #
+
+CHOICE_FLEET = """\
+[two-pg]
+password = x
+capability = python 3.11
+             postgresql 9.2 port=5432
+             postgresql 12 port=5433
+             postgresql 14 port=5434
+[one-pg]
+password = y
+capability = postgresql 13 port=5440
+             python 3.12
+[reserved]
+password = z
+capability = postgresql 16 port=5450
+             selenium
+build-only-if-requires = selenium
+"""
+
+
+def chosen_ports(plan, builder: str, workers: str = CHOICE_FLEET, load=None) -> dict:
+    """worker -> the options of the instances the plan chose there."""
+    (item,) = [b for b in plan.builders if b.name == builder]
+    book = ChoiceBook()
+    book.record(plan, load(workers))
+    return {worker: [f"{want.name} {cap.format()}" for want, cap in book.chosen(builder, worker)]
+            for worker in item.workers}
+
+
+def test_plan_records_the_instance_each_worker_uses(plan_for, load_workers_text):
+    plan, errors = plan_for(section("app", "build-requires = postgresql >= 10 < 16",
+                                    "    python"), CHOICE_FLEET)
+    assert errors == []
+    (app,) = plan.builders
+    assert [w.name for w in app.wanted] == ["postgresql", "python"]
+    assert app.workers == ("one-pg", "two-pg")
+    # positions in each worker's capability tuple, one per wanted capability
+    assert app.chosen("two-pg") == (3, 0)     # the highest postgresql in range: 14
+    assert app.chosen("one-pg") == (0, 1)
+    assert app.chosen("reserved") is None     # not a worker of this builder
+    assert chosen_ports(plan, "app", load=load_workers_text) == {
+        "one-pg": ["postgresql postgresql 13 port=5440", "python python 3.12"],
+        "two-pg": ["postgresql postgresql 14 port=5434", "python python 3.11"]}
+
+
+def test_a_build_for_builder_uses_the_instance_of_its_version(plan_for, load_workers_text):
+    plan, _ = plan_for(section("app", "build-for = postgresql",
+                               "build-requires = postgresql >= 10"), CHOICE_FLEET)
+    assert {b.name: b.workers for b in plan.builders} == {
+        "app-pg12": ("two-pg",), "app-pg13": ("one-pg",), "app-pg14": ("two-pg",)}
+    by_name = {b.name: b for b in plan.builders}
+    assert by_name["app-pg12"].chosen("two-pg") == (2,)
+    assert by_name["app-pg14"].chosen("two-pg") == (3,)
+    assert chosen_ports(plan, "app-pg12", load=load_workers_text) == {
+        "two-pg": ["postgresql postgresql 12 port=5433"]}
+
+
+def test_identical_requirements_share_one_decision_table(plan_for):
+    plan, _ = plan_for(section("a", "build-requires = postgresql >= 10")
+                       + section("b", "build-requires = postgresql >= 10", "    python")
+                       + section("c", "build-requires = postgresql >= 13")
+                       + section("d", "build-for = postgresql >= 10"), CHOICE_FLEET)
+    by_name = {b.name: b for b in plan.builders}
+    assert by_name["a"].choices[0] is by_name["b"].choices[0]
+    assert by_name["a"].choices[0] is not by_name["c"].choices[0]
+    assert by_name["a"].workers is by_name["b"].workers      # one tuple per worker set
+    # a table covers every worker with a fitting instance, reserved ones too:
+    # the builder's ``workers`` says who may run it
+    assert dict(by_name["a"].choices[0]) == {"two-pg": 3, "one-pg": 0, "reserved": 0}
+    assert "reserved" not in by_name["a"].workers
+    assert by_name["d-pg14"].choices[0] is not by_name["a"].choices[0]   # pinned: its own
+
+
+def test_choice_book_knows_only_planned_pairs(plan_for, load_workers_text):
+    plan, _ = plan_for(section("app", "build-requires = postgresql >= 14"), CHOICE_FLEET)
+    book = ChoiceBook()
+    assert book.chosen("app", "two-pg") is None                  # nothing recorded yet
+    book.record(plan, load_workers_text(CHOICE_FLEET))
+    ((want, cap),) = book.chosen("app", "two-pg")
+    assert (want.name, cap.options["port"]) == ("postgresql", "5434")
+    assert book.chosen("app", "reserved") is None               # not one of its workers
+    assert book.chosen("app", "nobody") is None
+    assert book.chosen("other", "two-pg") is None

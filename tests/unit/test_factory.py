@@ -30,7 +30,7 @@ def drop_db(options, context) -> StepSet:
 
 def maker() -> FactoryMaker:
     registry = compile_registry(default_capabilities(), Errors())
-    return FactoryMaker({}, registry, {**builtin_step_sets(), "db": drop_db}, Path("/m/watch"))
+    return FactoryMaker(None, registry, {**builtin_step_sets(), "db": drop_db}, Path("/m/watch"))
 
 
 def names(factory) -> list[str]:
@@ -76,7 +76,7 @@ def test_auto_watch_report_never_leaves_the_watch_folder(tmp_path: Path) -> None
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\nauto-watch = true\n")["a"]
     errors = Errors()
     registry = compile_registry(default_capabilities(), Errors())
-    make = FactoryMaker({}, registry, builtin_step_sets(), tmp_path / "watch", errors=errors)
+    make = FactoryMaker(None, registry, builtin_step_sets(), tmp_path / "watch", errors=errors)
     for name in ("../../tmp/evil", "/tmp/evil", "sub/x", ".."):
         factory = make.make(dataclasses.replace(spec, name=name))
         dests = [f.kwargs["masterdest"] for f in factory.steps if "masterdest" in f.kwargs]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from unit_helpers import GIT, write
 
+from anybox_buildbot.cron import parse_cron
 from anybox_buildbot.errors import Errors, Location
 from anybox_buildbot.manifest import (
     DEFAULT_BUILDOUT_VERSION,
@@ -90,7 +91,8 @@ def test_every_option(load_manifest_text, tmp_path):
     assert spec.watch[1].location == Location(manifest, 8)
     assert spec.auto_watch is True
     assert spec.tree_stable_timer == 30
-    assert spec.nightly == "0 3 * * 1-5"
+    assert spec.nightly == parse_cron("0 3 * * 1-5")
+    assert spec.nightly.day_of_week == (0, 1, 2, 3, 4)   # parsed on load, Monday = 0
     assert spec.buildout_version == "3.0.1"
     assert spec.buildout_options == (("buildout", "newest", "false"),
                                      ("versions", "psycopg2", "2.9.9"))
@@ -317,7 +319,7 @@ def test_inherit_chain(load_manifest_text, tmp_path):
     assert grandchild.step_options == {"pytest": {"args": "-base"}}
     assert base.category == ("default-cat",)              # DEFAULT fills
     assert child.category == grandchild.category == ("child-cat",)
-    assert grandchild.nightly == "0 1 * * *"
+    assert grandchild.nightly is not None and grandchild.nightly.text == "0 1 * * *"
     # each option keeps the line where it is written (in the parent)
     assert grandchild.source.location == Location(str(tmp_path / "MANIFEST0.cfg"), 10)
     assert grandchild.location == Location(str(tmp_path / "MANIFEST0.cfg"), 5)
@@ -392,7 +394,7 @@ def test_step_set_options_keep_case_and_dots(load_manifest_text):
 
 @pytest.mark.parametrize("cron", ["0 3 * * *", "*/15 * * * *", "0 0,12 1-15 * 0"])
 def test_nightly(load_manifest_text, cron):
-    assert load_manifest_text(f"[a]\n{GIT}\nnightly = {cron}\n")["a"].nightly == cron
+    assert load_manifest_text(f"[a]\n{GIT}\nnightly = {cron}\n")["a"].nightly == parse_cron(cron)
 
 
 def test_buildout_options_value_may_contain_equals(load_manifest_text):

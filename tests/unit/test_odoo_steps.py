@@ -29,7 +29,7 @@ def steps_after_buildout(tmp_path: Path, section: str) -> list:
     errors = Errors()
     (spec,) = load_manifests([tmp_path / "MANIFEST.cfg"], errors)
     errors.raise_if_any()
-    factory = make_factory(spec, {}, REGISTRY, load_registry())
+    factory = make_factory(spec, None, REGISTRY, load_registry())
     first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
     return factory.steps[first + 1:]
 

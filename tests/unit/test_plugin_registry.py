@@ -158,7 +158,7 @@ def test_make_factory_reports_a_broken_step_set_too(site: Path, tmp_path: Path) 
     (spec,) = load_manifests([path], errors)
     registry = compile_registry(default_capabilities(), errors)
     with pytest.raises(ConfigError) as info:
-        make_factory(spec, {}, registry, load_registry())
+        make_factory(spec, None, registry, load_registry())
     assert info.value.errors == [
         f"{path}:3: buildout [a] post-buildout-steps: step set 'raises' cannot be loaded: "
         f"importing module '{PREFIX}_raises' failed: ValueError: bad plugin (entry point "

@@ -237,7 +237,7 @@ def test_every_step_set_declares_its_options_and_wires_into_a_factory(tmp_path: 
         assert isinstance(STEP_SETS[name].options, frozenset), name
     errors = Errors()
     registry = compile_registry(default_capabilities(), errors)
-    factory = FactoryMaker({}, registry, STEP_SETS, master_dir=MASTER,
+    factory = FactoryMaker(None, registry, STEP_SETS, master_dir=MASTER,
                            errors=errors).make(specs["app"])
     assert not errors, errors.messages
     names = [f.kwargs.get("name") for f in factory.steps]

@@ -13,10 +13,10 @@ from buildbot.schedulers.basic import AnyBranchScheduler
 from buildbot.schedulers.timed import Nightly
 
 from anybox_buildbot import BuildoutsConfigurator
-from anybox_buildbot.cron import nightly_kwargs
+from anybox_buildbot.cron import Cron, parse_cron
 from anybox_buildbot.errors import ConfigError, Errors, ParseError
 from anybox_buildbot.manifest import Watch, load_manifests
-from anybox_buildbot.pollers import AcceptWatched
+from anybox_buildbot.pollers import AcceptWatched, make_schedulers
 from anybox_buildbot.watching import (
     MAX_DROP_WARNINGS,
     MAX_REPORT_BYTES,
@@ -318,7 +318,17 @@ def test_accept_watched_filter() -> None:
                                  month=[1, 4, 7, 10], dayOfWeek=[1, 3, 5, 6])),
 ])
 def test_cron_to_nightly(cron: str, expected: dict) -> None:
-    assert nightly_kwargs(cron) == expected
+    assert parse_cron(cron).nightly_kwargs() == expected
+
+
+def test_a_cron_line_is_parsed_once_into_a_frozen_value() -> None:
+    cron = parse_cron("  */20  3 *\t* 0,7 ")
+    assert cron == Cron("*/20 3 * * 0,7", minute=(0, 20, 40), hour=(3,), day_of_month=None,
+                        month=None, day_of_week=(6,))            # Buildbot: Sunday = 6
+    assert str(cron) == "*/20 3 * * 0,7"
+    with pytest.raises(AttributeError):
+        cron.minute = (1,)  # type: ignore[misc]
+    assert hash(cron) == hash(parse_cron("*/20 3 * * 0,7"))
 
 
 @pytest.mark.parametrize("cron, problem", [
@@ -328,10 +338,13 @@ def test_cron_to_nightly(cron: str, expected: dict) -> None:
     ("0 3 * 5-2 *", "invalid month field '5-2'"),
     ("0 3 * * mon", "invalid dayOfWeek field 'mon'"),
     ("0 3 * * */0", "invalid dayOfWeek field '*/0'"),
+    ("\u0663 3 * * *", "invalid minute field '\u0663'"),        # an Arabic-Indic three
+    ("0 \uff13 * * *", "invalid hour field '\uff13'"),          # a full-width three
+    ("0 3 * * 1-" + "5" * 5000, "invalid dayOfWeek field '1-555"),
 ])
 def test_bad_cron_lines(cron: str, problem: str) -> None:
     with pytest.raises(ParseError) as info:
-        nightly_kwargs(cron)
+        parse_cron(cron)
     assert info.value.problem.startswith(problem)
 
 
@@ -366,6 +379,25 @@ def test_one_poller_per_repository_and_schedulers(tmp_path: Path) -> None:
     nightly = scheds["c-nightly"]
     assert isinstance(nightly, Nightly)
     assert nightly._config_kwargs["dayOfWeek"] == [0, 1, 2, 3, 4]
+
+
+def test_schedulers_and_their_filters_can_be_logged(tmp_path: Path) -> None:
+    # Buildbot's ChangeFilter.__repr__ reads filter_fn.__name__: anything
+    # logging a scheduler or its filter must not crash on ours.
+    scheds = {s.name: s for s in populate(write_master(tmp_path))["schedulers"]}
+    for name in ("a-changes", "b-changes", "e-changes", "c-nightly", "force"):
+        assert name in repr(scheds[name])
+    change_filter = scheds["b-changes"]._config_kwargs["change_filter"]
+    assert repr(change_filter) == "<ChangeFilter on AcceptWatched()>"
+    assert "AcceptWatched([(" in repr(change_filter.filter_fn)   # the pairs, for debugging
+
+
+def test_nightly_scheduler_is_made_from_the_parsed_value(tmp_path: Path) -> None:
+    (spec,) = [s for s in load(tmp_path) if s.name == "c"]
+    assert isinstance(spec.nightly, Cron)         # parsed when the manifest was read
+    (sched,) = make_schedulers([spec], {}, {"c": ["c"]})
+    assert sched._config_kwargs["minute"] == 30
+    assert sched._config_kwargs["dayOfWeek"] == [0, 1, 2, 3, 4]
 
 
 def test_same_files_give_equal_pollers_and_schedulers(tmp_path: Path) -> None:

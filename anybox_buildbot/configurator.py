@@ -17,6 +17,7 @@ from buildbot.plugins import schedulers, util, worker
 from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
+from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
 from .confine import file_in
 from .dispatch import ChoiceBook, Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location, did_you_mean
@@ -86,6 +87,9 @@ class BuildoutsConfigurator:
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
                  smtp_password: str | None = None) -> None:
+        # master.cfg is Python: a wrong type is one ConfigError naming the
+        # argument, before it can fail deep inside the load (arguments.py).
+        check_configurator_arguments({k: v for k, v in locals().items() if k != "self"})
         self.basedir = Path(os.path.abspath(buildmaster_dir))
         self.config = buildmaster_config
         self.manifest_paths = tuple(manifest_paths)
@@ -126,6 +130,7 @@ class BuildoutsConfigurator:
 
     def add_capability_environ(self, name: str, spec: Mapping) -> None:
         """Register or extend a capability's version_prop/abbrev/environ."""
+        check_capability_entry(name, spec)
         entry = self.capabilities.setdefault(name, {})
         for key, value in spec.items():
             if key == "environ":
@@ -363,6 +368,8 @@ class BuildoutsConfigurator:
 def configure_from_buildouts(basedir: str | os.PathLike, config: dict,
                              **kwargs) -> BuildoutsConfigurator:
     """One call for master.cfg: read buildouts/MANIFEST.cfg and workers.cfg."""
+    check_keywords("configure_from_buildouts", BuildoutsConfigurator.__init__, kwargs,
+                   skip=3)
     configurator = BuildoutsConfigurator(basedir, config, **kwargs)
     configurator.populate()
     return configurator

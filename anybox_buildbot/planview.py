@@ -8,17 +8,25 @@ JSON schema (``schema`` = 1), keys always present, lists sorted::
 
     {"schema": 1,
      "builders":   [{"name", "buildout", "workers": [..], "properties": {..},
-                     "tags": [..]}],
+                     "tags": [..], "instances": {worker: [capability line, ..]}}],
      "buildouts":  [{"name", "builders": [..], "fanout": N}],
      "workers":    [{"name", "builders": [..], "priority": N,
                      "reserved_for": [..], "capabilities": ["postgresql 13 port=5434", ..]}],
      "not_created": [{"buildout", "builder", "closest_worker", "lacks": [..]}],
      "warnings":   ["..."]}
+
+``instances`` shows the plan's instance decision where there was one to
+make: for each worker of the builder holding several instances of a
+capability the builder uses, the instances a build there uses (one per
+wanted capability). Everywhere else the only instance is used, and
+listing it for every (builder, worker) pair would multiply the output of
+a large fleet.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +35,35 @@ from .manifest import BuildoutSpec
 from .workers import WorkerSpec
 
 FANOUT_WARNING = 50
+
+
+def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
+                     ) -> dict[str, dict[str, list[str]]]:
+    """builder -> worker -> the instance lines a build there uses, for the
+    workers with several instances of a capability the builder wants."""
+    lines = {w.name: [c.format() for c in w.capabilities] for w in workers}
+    several = {}
+    for w in workers:
+        counts = Counter(c.name for c in w.capabilities)
+        names = frozenset(name for name, n in counts.items() if n > 1)
+        if names:
+            several[w.name] = names
+    result: dict[str, dict[str, list[str]]] = {}
+    members: dict[int, frozenset[str]] = {}   # worker tuples are shared (dispatch)
+    for builder in plan.builders:
+        shown: dict[str, list[str]] = {}
+        if several:
+            key = id(builder.workers)
+            mine = members.get(key)
+            if mine is None:
+                mine = members[key] = frozenset(builder.workers)
+            wanted = {w.name for w in builder.wanted}
+            for worker in sorted(several.keys() & mine):
+                positions = builder.chosen(worker)
+                if several[worker] & wanted and positions is not None:
+                    shown[worker] = [lines[worker][i] for i in positions]
+        result[builder.name] = shown
+    return result
 
 
 def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
@@ -41,10 +78,12 @@ def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
         if len(names) > FANOUT_WARNING:
             warnings.append(f"buildout {spec.name!r} multiplies into {len(names)} builders "
                             f"(more than {FANOUT_WARNING}): check its build-for lines")
+    instances = chosen_instances(plan, workers)
     return {
         "schema": 1,
         "builders": [{"name": b.name, "buildout": b.buildout, "workers": list(b.workers),
-                      "properties": dict(sorted(b.properties.items())), "tags": list(b.tags)}
+                      "properties": dict(sorted(b.properties.items())), "tags": list(b.tags),
+                      "instances": instances[b.name]}
                      for b in plan.builders],
         "buildouts": buildout_rows,
         "workers": [{"name": w.name, "builders": per_worker.get(w.name, []),
@@ -77,6 +116,11 @@ def format_text(data: dict) -> str:
         (b["name"], b["buildout"], ",".join(b["workers"]),
          " ".join(f"{k}={v}" for k, v in b["properties"].items()))
         for b in data["builders"]])
+    chosen = [(b["name"], worker, "; ".join(caps)) for b in data["builders"]
+              for worker, caps in b["instances"].items()]
+    if chosen:
+        out += ["", "Instances chosen (on workers with several of a capability)"]
+        out += _table(("BUILDER", "WORKER", "INSTANCES"), chosen)
     fanned = [b for b in data["buildouts"] if b["fanout"] > 1]
     if fanned:
         out += ["", "Fan-out (build-for)"]

@@ -89,6 +89,21 @@ def test_plan_text_and_json_never_show_passwords(master: Path, capsys) -> None:
     assert SECRET not in text and SECRET not in raw
 
 
+def test_plan_shows_the_instance_chosen_where_a_worker_has_several(master: Path,
+                                                                   capsys) -> None:
+    workers = master / "workers.cfg"
+    workers.write_text(workers.read_text().replace(
+        "postgresql 9.6 port=5433\n", "postgresql 9.6 port=5433\n"
+        "             postgresql 13 port=5434\n"))
+    code, text = run(capsys, "plan", str(master))
+    assert code == 0
+    assert "pg-check  ci-1    postgresql 13 port=5434" in text     # the highest >= 9.6
+    code, raw = run(capsys, "plan", "--json", str(master))
+    builders = {b["name"]: b for b in json.loads(raw)["builders"]}
+    assert builders["pg-check"]["instances"] == {"ci-1": ["postgresql 13 port=5434"]}
+    assert builders["fakelib-matrix-fl1.0"]["instances"] == {}   # one fakelib: no choice
+
+
 def test_plan_warns_on_large_fanout(tmp_path: Path, capsys) -> None:
     root = tmp_path / "m"
     (root / "buildouts").mkdir(parents=True)

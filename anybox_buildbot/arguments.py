@@ -22,14 +22,15 @@ import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 
-from .errors import ConfigError, Errors, did_you_mean
+from .errors import Errors, did_you_mean
 
 SUBJECT = "BuildoutsConfigurator"
 _PATH = "a path (str or os.PathLike)"
 
 
 def describe(value: object, limit: int = 80) -> str:
-    """``a TYPE: REPR`` (shortened), what the message says was given."""
+    """What the message says was given: ``TYPE REPR`` (``int -5``, ``str 'x'``),
+    ``a function REPR`` for callables; the repr shortened."""
     if callable(value) and not isinstance(value, type):
         kind = "a function" if inspect.isroutine(value) else "a callable"
     else:
@@ -191,5 +192,5 @@ def check_keywords(subject: str, function: Callable, given: Iterable[str],
     errors.raise_if_any()
 
 
-__all__ = ["ConfigError", "check_capability_entry", "check_configurator_arguments",
-           "check_keywords", "describe"]
+__all__ = ["check_capability_entry", "check_configurator_arguments", "check_keywords",
+           "describe"]

@@ -24,6 +24,7 @@ from .confine import (
 from .constraint import Requirement, parse_requirement
 from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
+from .inherit import SharedLines, resolve_inherit, shared_line_owners
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
 from .template import Template, parse_template
@@ -125,6 +126,11 @@ class BuildoutSpec:
     # (option, step set name) -> the line naming it, for errors about that step set
     step_set_locations: dict[tuple[str, str], Location] = field(
         default_factory=dict, hash=False, compare=False, repr=False)
+    # (build-for or build-requires, capability name) -> its first line there,
+    # column of the name: where warnings about a requirement point
+    # (dispatch.plan_warnings)
+    requirement_locations: dict[tuple[str, str], Location] = field(
+        default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def step_sets(self) -> tuple[str, ...]:
@@ -160,6 +166,7 @@ class _SectionReader:
         self.errors = errors
         self.subject = f"buildout [{name}]"
         self.step_set_locations: dict[tuple[str, str], Location] = {}
+        self.requirement_locations: dict[tuple[str, str], Location] = {}
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
               hint: str | None = None) -> None:
@@ -210,9 +217,12 @@ class _SectionReader:
         result = []
         for text, loc in opt.lines:
             try:
-                result.append(parse_requirement(text))
+                req = parse_requirement(text)
             except ParseError as exc:
                 self.errors.add_parse_error(exc, loc, f"{self.subject} {option}")
+                continue
+            result.append(req)
+            self.requirement_locations.setdefault((option, req.name), loc.at_column(1))
         return tuple(result)
 
     def words(self, option: str) -> tuple[str, ...] | None:
@@ -501,68 +511,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         buildout_version=version, buildout_part=part[0] if part else None,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_options=step_options, step_option_locations=step_option_locations,
-        step_set_locations=reader.step_set_locations, **spec_kwargs)
-
-
-def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
-                     errors: Errors) -> dict[str, dict[str, IniOption]]:
-    """Each section's options after ``inherit`` chains and ``[DEFAULT]``.
-
-    Chains are walked with a loop, not recursion: a chain of thousands of
-    sections must not hit Python's recursion limit.
-    """
-    resolved: dict[str, dict[str, IniOption]] = {}
-    failed: set[str] = set()
-    hints: dict[str, str] = {}  # unknown parent -> hint, computed once
-
-    def resolve(name: str) -> None:
-        path: list[str] = []  # sections waiting for their parent, child first
-        on_path: set[str] = set()
-        base: dict[str, IniOption] | None = None
-        while True:
-            if name in resolved:
-                base = resolved[name]
-                break
-            if name in failed:
-                break
-            ini, section = sections[name]
-            parent_opt = section.options.get("inherit")
-            if parent_opt is None:
-                base = resolved[name] = ini.merged_options(section)
-                break
-            parent = parent_opt.value.strip()
-            loc = parent_opt.first_location
-            if parent in on_path or parent == name:
-                cycle = " -> ".join((*path, name, parent))
-                errors.add(loc, "inherit cycle", cycle,
-                           hint="remove one 'inherit' of the cycle",
-                           subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            if parent not in sections:
-                if parent not in hints:
-                    hints[parent] = did_you_mean(parent, sections)
-                errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
-                           hint=hints[parent], subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            path.append(name)
-            on_path.add(name)
-            name = parent
-        for child in reversed(path):
-            if base is None:
-                failed.add(child)
-                continue
-            ini, section = sections[child]
-            merged = {k: v for k, v in base.items() if k != "inherit"}
-            merged.update(section.options)
-            for key, value in ini.defaults.items():
-                merged.setdefault(key, value)
-            resolved[child] = base = merged
-
-    for name in sections:
-        resolve(name)
-    return resolved
+        step_set_locations=reader.step_set_locations,
+        requirement_locations=reader.requirement_locations, **spec_kwargs)
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
@@ -572,10 +522,12 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     bad_names: set[str] = set()
     folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
+    inis: list[IniFile] = []
     for path in paths:
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
         if ini is None:
             continue
+        inis.append(ini)
         folders[ini.path] = Path(path).resolve().parent
         if "inherit" in ini.defaults:
             option = ini.defaults["inherit"]
@@ -592,7 +544,10 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
             sections[section.name] = (ini, section)
             if not _name_in_place(section, errors):
                 bad_names.add(section.name)
-    resolved = _resolve_inherit(sections, errors)
+    resolved = resolve_inherit(sections, errors)
+    # An error at a line of [DEFAULT] or of an inherited section is reported
+    # once, naming the sections that get it (inherit.py).
+    shared = SharedLines(errors, shared_line_owners(inis, sections))
     specs = []
     for name, options in resolved.items():
         # A standalone path is relative to the manifest where the 'buildout'
@@ -600,9 +555,10 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], errors, files)
+                              folders[where.file], shared.for_section(name), files)
         if spec is not None and name not in bad_names:
             specs.append(spec)
+    shared.flush()
     return tuple(specs)
 
 

@@ -341,9 +341,11 @@ def test_configurator_rejects_unknown_options_and_bad_values_together(tmp_path: 
         "pytest.arg = -x\nstatic-analysis.max-warnings = -1\n")
     with pytest.raises(ConfigError) as exc:
         BuildoutsConfigurator(tmp_path, {}).populate()
-    assert exc.value.errors == [
+    assert exc.value.errors == [   # both in one pass (issue 11)
         "buildouts/MANIFEST.cfg:4: buildout [app]: unknown option of step set 'pytest': "
-        "'pytest.arg' (did you mean 'args'?)"]
+        "'pytest.arg' (did you mean 'args'?)",
+        "buildouts/MANIFEST.cfg:5: buildout [app] static-analysis.max-warnings: expected a "
+        "whole number >= 0: '-1'"]
     (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(
         f"[app]\n{GIT}\npost-buildout-steps = pytest static-analysis\n"
         "pytest.args = -x\nstatic-analysis.max-warnings = -1\n")

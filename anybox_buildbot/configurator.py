@@ -182,17 +182,18 @@ class BuildoutsConfigurator:
     def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
                         ) -> tuple[BuildoutSpec, ...]:
         pairs = [self._path(p) for p in paths]
-        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs))
         if self._step_sets is None:
             self._step_sets = registry = load_registry()
             for warning in registry.shadowed:
                 self.warnings.add(None, warning, category="plugin")
+        # step sets are checked on every section, also those with other errors
+        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
+                               check=self._check_buildout)
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
                            f"from {self.buildouts[spec.name].location}", f"[{spec.name}]",
                            hint="section names must be unique over all manifests")
-            self._check_buildout(spec, errors)
         return specs
 
     def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:

@@ -360,17 +360,6 @@ class Warnings(_Collector):
         self._seen.add(diagnostic)
         super().put(diagnostic)
 
-    def as_errors(self, errors: Errors, why: str) -> None:
-        """Every warning kept, into ``errors`` (with ``why`` appended to its
-        hint), and the count of the others."""
-        for item in self.diagnostics:
-            hint = f"{item.hint}; {why}" if item.hint else why
-            errors.put(Diagnostic(item.location, item.problem, item.text, hint,
-                                  item.subject))
-        for file, n in self._more.items():
-            errors.count += n
-            errors._more[file] += n
-
     def pending(self) -> list[str]:
         """Lines not yet given by an earlier call: new warnings, then how
         many new ones were only counted."""

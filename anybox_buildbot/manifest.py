@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -407,10 +407,14 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
     return exc, loc
 
 
+#: A check of the loader's caller run on each section, ``(spec, errors)``.
+SectionCheck = Callable[[BuildoutSpec, Errors], None]
+
+
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
-                   files: dict[tuple[Path, str], Path | str] | None = None
-                   ) -> BuildoutSpec | None:
+                   files: dict[tuple[Path, str], Path | str] | None = None,
+                   check: SectionCheck | None = None) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
@@ -502,10 +506,10 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    if errors.count != before or source is None:
-        return None
-    return BuildoutSpec(
-        name=name, location=location, source=source, build_requires=build_requires,
+    spec = BuildoutSpec(
+        # a broken 'buildout' line: a stand-in, so that ``check`` still runs
+        name=name, location=location, source=source or Source("standalone", location),
+        build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
         buildout_version=version, buildout_part=part[0] if part else None,
@@ -513,11 +517,22 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         step_options=step_options, step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,
         requirement_locations=reader.requirement_locations, **spec_kwargs)
+    if check is not None:
+        check(spec, errors)    # even after another error here: one pass
+    if errors.count != before or source is None:
+        return None
+    return spec
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
-                   display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
-    """Load every manifest; a buildout defined in two of them is an error."""
+                   display: dict[str, str] | None = None,
+                   check: SectionCheck | None = None) -> tuple[BuildoutSpec, ...]:
+    """Load every manifest; a buildout defined in two of them is an error.
+
+    ``check`` (the configurator's step-set checks) runs on every section,
+    also one with other errors, and reports into the same collector: its
+    errors at an inherited line are then reported once too.
+    """
     files: dict[tuple[Path, str], Path | str] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     bad_names: set[str] = set()
@@ -555,7 +570,7 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], shared.for_section(name), files)
+                              folders[where.file], shared.for_section(name), files, check)
         if spec is not None and name not in bad_names:
             specs.append(spec)
     shared.flush()

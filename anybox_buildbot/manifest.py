@@ -517,11 +517,12 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         step_options=step_options, step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,
         requirement_locations=reader.requirement_locations, **spec_kwargs)
+    valid = errors.count == before and source is not None
     if check is not None:
-        check(spec, errors)    # even after another error here: one pass
-    if errors.count != before or source is None:
-        return None
-    return spec
+        # Even after another error here: one pass. Its own errors leave the
+        # spec valid, so its step sets still check their option values.
+        check(spec, errors)
+    return spec if valid else None
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,

@@ -76,11 +76,14 @@ def url_problem(url: str) -> str | None:
         return bad
     if "::" in url:
         return "'::' is not allowed"
+    only = f"only {', '.join(s + '://' for s in ALLOWED_SCHEMES)} URLs are fetched"
     match = _SCHEME_URL.fullmatch(url)
-    if match or _SCHEME.match(url):
-        scheme = match["scheme"].lower() if match else ""
+    if match is None and _SCHEME.match(url):
+        return only  # 'data:...', 'file:relative'
+    if match:
+        scheme = match["scheme"].lower()
         if scheme not in ALLOWED_SCHEMES:
-            return f"only {', '.join(s + '://' for s in ALLOWED_SCHEMES)} URLs are fetched"
+            return only
         authority, slash, path = match["rest"].partition("/")
         path = slash + path
         if scheme == "file":

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .confine import (
+    BUILDOUT_WORD,
+    BUILDOUT_WORD_RULE,
     MAX_BUILDOUT_NAME,
     SAFE_NAME_RULE,
     name_problem,
@@ -392,8 +394,33 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
             reader.error(loc, "buildout-options", "expected section:option=value", text,
                          hint="e.g. buildout:newest=false")
             continue
+        # The words land in bin/buildout's argv: '-c/etc/x.cfg:a=b' would be
+        # read as its option -c (a config from anywhere), '-D:a=b' as -D.
+        bad = [(what, word) for what, word in (("section", match["section"]),
+                                               ("option", match["option"]))
+               if not BUILDOUT_WORD.fullmatch(word)]
+        if bad:
+            what, word = bad[0]
+            reader.error(loc, "buildout-options", f"invalid buildout {what} name {word!r}",
+                         text, hint=f"section and option names are {BUILDOUT_WORD_RULE}, "
+                         "e.g. buildout:newest=false, versions:zc.buildout=3.0.1")
+            continue
         result.append((match["section"], match["option"], match["value"].strip()))
     return tuple(result)
+
+
+def _parse_buildout_part(reader: _SectionReader) -> str | None:
+    """``buildout-part``: a part name, which becomes ``bin/<part>``."""
+    got = reader.single("buildout-part")
+    if got is None:
+        return None
+    part, loc = got
+    if not BUILDOUT_WORD.fullmatch(part):
+        reader.error(loc, "buildout-part", "invalid buildout part name", part,
+                     hint=f"the name of a [section] of the buildout, {BUILDOUT_WORD_RULE}, "
+                     "e.g. buildout-part = odoo")
+        return None
+    return part
 
 
 def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]:
@@ -480,7 +507,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         else:
             reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
                          hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
-    part = reader.single("buildout-part")
+    part = _parse_buildout_part(reader)
     test_command = DEFAULT_TEST_COMMAND
     got = reader.single("test-command")
     if got is not None and len(got[0]) > MAX_COMMAND_LENGTH:
@@ -512,7 +539,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
-        buildout_version=version, buildout_part=part[0] if part else None,
+        buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_options=step_options, step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,

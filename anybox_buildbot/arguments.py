@@ -105,12 +105,13 @@ def _check_rules(check: _Checker, value: object) -> None:
             check.bad(f"{name}[{index}]", "a (prefix, replacement) pair of strings", rule)
 
 
-def _check_prefixes(check: _Checker, value: object) -> None:
-    """Only the shape: ``configurator._prefixes`` checks each prefix."""
+def _check_names(check: _Checker, name: str, value: object, what: str) -> None:
+    """One str, a list (or set) of them, or None. Only the outer shape: the
+    configurator checks each entry (``_prefixes``, ``_secret_names``)."""
     if value is None or isinstance(value, str):
         return
     if not _is_sequence(value) and not isinstance(value, (set, frozenset)):
-        check.bad("auto_watch_allowed", "a URL prefix (str), a list of them, or None", value)
+        check.bad(name, f"{what} (str), a list of them, or None", value)
 
 
 def _check_capabilities(check: _Checker, value: object) -> None:
@@ -152,7 +153,8 @@ def check_configurator_arguments(args: Mapping[str, object]) -> None:
     value = args["strict"]
     check.check("strict", isinstance(value, bool), "True or False", value)
     _check_rules(check, args["vcs_master_url_rewrite_rules"])
-    _check_prefixes(check, args["auto_watch_allowed"])
+    _check_names(check, "auto_watch_allowed", args["auto_watch_allowed"], "a URL prefix")
+    _check_names(check, "manifest_secrets", args["manifest_secrets"], "a secret name")
     for name in ("mail_from", "smtp_host"):
         value = args[name]
         check.check(name, isinstance(value, str) and bool(value), "a non-empty str", value)

@@ -5,6 +5,15 @@ Data flows one way: files are parsed into frozen values (``workers``,
 into Buildbot objects. Every error of every file is collected before
 anything is added to the master's config, so a broken manifest leaves a
 running master on its previous configuration.
+
+One pass: an error in one file never stops the checks of the others. A
+broken workers.cfg still lets the manifests be loaded, planned and their
+step sets built, so their errors come in the same report. Only the plan's
+warnings (builders not created...) are left out then: with workers missing
+they would be wrong.
+
+Warnings go through one channel, ``self.warnings`` (``errors.Warnings``):
+``check`` prints it, and the master logs each warning once per load.
 """
 
 from __future__ import annotations
@@ -19,24 +28,21 @@ from twisted.python import log
 
 from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
 from .confine import file_in
-from .dispatch import ChoiceBook, Miss, Plan, make_plan
-from .errors import ConfigError, Errors, Location, did_you_mean
+from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
+from .errors import ConfigError, Diagnostic, Errors, Location, Warnings, did_you_mean
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
-from .notify import MailSettings, make_reporters
+from .notify import MailSettings, check_secrets, make_reporters, secret_name
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .steps.source import TAG_PROPERTY
-from .subfactories import BrokenStepSet, StepSetFactory, load_registry
+from .subfactories import BrokenStepSet, StepSet, StepSetFactory, load_registry
+from .vcsref import prefix_problem
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
 FORCE_SCHEDULER = "force"
-
-
-def _warn(text: str) -> None:
-    """The master's warning channel: one line in twistd.log."""
-    log.msg(f"anybox_buildbot: WARNING: {text}")
+STRICT_HINT = "fix the worker fleet or the requirements (strict mode)"
 
 
 def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -44,13 +50,27 @@ def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     prefixes = (value,) if isinstance(value, str) else tuple(value)
-    bad = [p for p in prefixes if not isinstance(p, str) or not p.strip()
-           or any(c.isspace() or not c.isprintable() for c in p)]
-    if bad:
-        raise ConfigError([f"auto_watch_allowed: {bad[0]!r} is not a URL prefix (give "
-                           "strings such as 'https://git.example.com/acme/' or "
-                           "'git@git.example.com:acme/')"])
+    problems = [(p, prefix_problem(p) if isinstance(p, str) else "not a string")
+                for p in prefixes]
+    messages = [f"auto_watch_allowed: {p!r} is not a URL prefix: {problem} (give prefixes such "
+                "as 'https://git.example.com/acme/', 'git@git.example.com:acme/' or "
+                "'/srv/git/')" for p, problem in problems if problem]
+    if messages:
+        raise ConfigError(messages)
     return prefixes
+
+
+def _secret_names(value: str | Sequence[str] | None) -> frozenset[str] | None:
+    """``manifest_secrets`` as a set of names; a lone string is one name."""
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else tuple(value)
+    bad = [n for n in names if secret_name(f"%(secret:{n})s") != n]
+    if bad:
+        raise ConfigError([f"manifest_secrets: {bad[0]!r} is not a secret name (give "
+                           "names such as 'github_token', as written in "
+                           "token=%(secret:github_token)s)"])
+    return frozenset(names)
 
 
 def prefer_priority(builder, workers, buildrequest):
@@ -69,6 +89,30 @@ def prefer_priority(builder, workers, buildrequest):
     return max(workers, key=priority)
 
 
+def _no_steps(options: Mapping[str, str], context: object) -> StepSet:
+    return StepSet()
+
+
+class _Loadable(Mapping[str, StepSetFactory]):
+    """The step sets as factories are built in one pass: an unknown or
+    broken one, already reported at its manifest line (``_check_buildout``),
+    gives no steps instead of a second error, while the buildout's other
+    step sets still check their options."""
+
+    def __init__(self, step_sets: Mapping[str, StepSetFactory | BrokenStepSet]) -> None:
+        self._step_sets = step_sets
+
+    def __getitem__(self, name: str) -> StepSetFactory:
+        found = self._step_sets.get(name)
+        return _no_steps if found is None or isinstance(found, BrokenStepSet) else found
+
+    def __iter__(self):
+        return iter(self._step_sets)
+
+    def __len__(self) -> int:
+        return len(self._step_sets)
+
+
 class BuildoutsConfigurator:
     """Fill a BuildmasterConfig from MANIFEST.cfg files and workers.cfg."""
 
@@ -84,6 +128,7 @@ class BuildoutsConfigurator:
                  strict: bool = False,
                  vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
                  auto_watch_allowed: str | Sequence[str] | None = None,
+                 manifest_secrets: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
                  smtp_password: str | None = None) -> None:
@@ -101,6 +146,9 @@ class BuildoutsConfigurator:
         #: each buildout's own hosts (``watching.default_allowed``).
         self.auto_watch_allowed = _prefixes(auto_watch_allowed)
         self.watch_dir = self.basedir / WATCH_DIR
+        #: Secrets a manifest's ``token=%(secret:NAME)s`` may name; None: any
+        #: but those the master uses itself (``_reserved_secrets``).
+        self.manifest_secrets = _secret_names(manifest_secrets)
         self.strict = strict
         # Mail of manifest 'notify = mail ...' lines and of notify_on_missing.
         self.mail_settings = MailSettings(mail_from, smtp_host, smtp_port, smtp_user,
@@ -116,6 +164,8 @@ class BuildoutsConfigurator:
         #: every factory of this load (filled by ``make_builders``/``populate``).
         self.choices = ChoiceBook()
         self.misses: tuple[Miss, ...] = ()
+        #: Every warning of this load, with its location (``check`` prints them).
+        self.warnings = Warnings()
         self._step_sets: Mapping[str, StepSetFactory | BrokenStepSet] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
         self._watch_cache: tuple[tuple[str, ...], tuple] | None = None
@@ -146,23 +196,30 @@ class BuildoutsConfigurator:
 
     def _load_workers(self, paths: Iterable[str | os.PathLike], errors: Errors
                       ) -> tuple[WorkerSpec, ...]:
+        """Worker files, capability options checked against the registry."""
+        registry = self._compiled_registry(errors)
         pairs = [self._path(p) for p in paths]
-        return load_workers([full for full, _ in pairs], errors, dict(pairs))
+        return load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+
+    def _log_warnings(self) -> None:
+        """Log the warnings not logged yet: each once per load."""
+        self.warnings.log(log.msg)
 
     def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
                         ) -> tuple[BuildoutSpec, ...]:
         pairs = [self._path(p) for p in paths]
-        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs))
         if self._step_sets is None:
             self._step_sets = registry = load_registry()
             for warning in registry.shadowed:
-                log.msg(f"anybox_buildbot: WARNING: {warning}")
+                self.warnings.add(None, warning, category="plugin")
+        # step sets are checked on every section, also those with other errors
+        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
+                               check=self._check_buildout)
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
                            f"from {self.buildouts[spec.name].location}", f"[{spec.name}]",
                            hint="section names must be unique over all manifests")
-            self._check_buildout(spec, errors)
         return specs
 
     def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
@@ -206,6 +263,7 @@ class BuildoutsConfigurator:
         """Load workers.cfg fragment(s); add the Worker objects to the config."""
         errors = Errors()
         specs = self._load_workers([path] if path is not None else self.workers_paths, errors)
+        self._log_warnings()
         errors.raise_if_any()
         self.worker_specs = (self.worker_specs or ()) + specs
         return self._add_workers(specs)
@@ -232,7 +290,8 @@ class BuildoutsConfigurator:
         errors = Errors()
         registry = self._compiled_registry(errors)
         specs = self._load_buildouts([manifest_path], errors)
-        made = self._make_factories(specs, registry, errors) if not errors else {}
+        made = self._make_factories(specs, registry, errors)   # step-set errors too
+        self._log_warnings()
         errors.raise_if_any()
         return self._register(specs, made)
 
@@ -241,8 +300,8 @@ class BuildoutsConfigurator:
                         errors: Errors) -> dict[str, BuildFactory]:
         """Factories of ``specs``; step sets report bad options into ``errors``."""
         assert self._step_sets is not None
-        maker = FactoryMaker(self.choices, registry, self._step_sets, self.watch_dir,
-                             self.basedir, errors)
+        maker = FactoryMaker(self.choices, registry, _Loadable(self._step_sets),
+                             self.watch_dir, self.basedir, errors)
         return {spec.name: maker.make(spec) for spec in specs}
 
     def _register(self, specs: Sequence[BuildoutSpec], made: Mapping[str, BuildFactory]
@@ -256,27 +315,35 @@ class BuildoutsConfigurator:
         """Dispatch the registered buildouts over the workers; add BuilderConfigs."""
         errors = Errors()
         plan = self._make_plan(errors)
+        self._log_warnings()
         errors.raise_if_any()
         return self._add_builders(plan)
 
     def _make_plan(self, errors: Errors) -> Plan:
+        """The plan, and its warnings when the load is clean so far.
+
+        After an error in a worker file or a manifest the plan misses those
+        workers or buildouts: "not created" and "no worker declares" would
+        then be wrong, so they wait for the fixed files. In strict mode a
+        builder not created is an error.
+        """
+        clean = not errors
         registry = self._compiled_registry(errors)
-        plan = make_plan(list(self.buildouts.values()), self.worker_specs or (), registry,
-                         errors)
+        buildouts = list(self.buildouts.values())
+        plan = make_plan(buildouts, self.worker_specs or (), registry, errors)
         self.plan = plan
         self.choices.record(plan, self.worker_specs or ())
         self.misses = plan.misses
-        if self.strict:
-            for miss in plan.misses:
-                spec = self.buildouts[miss.buildout]
-                errors.add(spec.location, miss.message(),
-                           hint="fix the worker fleet or the requirements (strict mode)")
+        if clean:
+            for warning in plan_warnings(plan, buildouts, self.worker_specs or ()):
+                if self.strict and warning.category == "not-created":
+                    errors.put(Diagnostic(warning.location, warning.problem, warning.text,
+                                          STRICT_HINT))
+                else:
+                    self.warnings.put(warning)
         return plan
 
     def _add_builders(self, plan: Plan) -> list:
-        for miss in plan.misses:
-            spec = self.buildouts[miss.buildout]
-            log.msg(f"anybox_buildbot: WARNING: {spec.location}: {miss.message()}")
         made = []
         for item in plan.builders:
             made.append(util.BuilderConfig(
@@ -291,17 +358,22 @@ class BuildoutsConfigurator:
     def make_schedulers(self) -> list:
         """The ``force`` scheduler over every builder made so far, and the
         change-triggered / nightly schedulers of the registered buildouts."""
-        names = sorted(n for names in self.factories_to_builders.values() for n in names)
+        made = self._schedulers(self.factories_to_builders, self._watches()[1])
+        self._log_warnings()
+        self.config.setdefault("schedulers", []).extend(made)
+        return made
+
+    def _schedulers(self, builders_of: Mapping[str, Sequence[str]],
+                    watches: Mapping[str, tuple[Watch, ...]]) -> list:
+        names = sorted(n for names in builders_of.values() for n in names)
         made = []
         if names:
             made.append(schedulers.ForceScheduler(
                 name=FORCE_SCHEDULER, builderNames=names,
                 properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
                                                  default="")]))
-        _repos, watches = self._watches()
         made.extend(make_schedulers(self.buildouts.values(), watches,
-                                    self.factories_to_builders))
-        self.config.setdefault("schedulers", []).extend(made)
+                                    {k: list(v) for k, v in builders_of.items()}))
         return made
 
     def _watches(self, errors: Errors | None = None
@@ -322,26 +394,78 @@ class BuildoutsConfigurator:
                     report = file_in(self.watch_dir, spec.name, ".json")
                 except ValueError:  # never from a parsed manifest (confine.py)
                     continue
-                found, warnings = read_report(report, spec.name)
+                found, warnings = read_report(report, spec.name,
+                                              os.path.relpath(report, self.basedir))
                 for warning in warnings:
-                    _warn(warning)
+                    self.warnings.add(spec.location, warning, category="auto-watch",
+                                      subject=f"buildout [{spec.name}] auto-watch")
                 reports[spec.name] = found
         result = collect(self.buildouts.values(), reports, self.vcs_master_url_rewrite_rules,
-                         allowed=self.auto_watch_allowed, errors=errors, warn=_warn)
+                         allowed=self.auto_watch_allowed, errors=errors,
+                         warnings=self.warnings)
         if errors:
             return result  # the load fails: nothing to cache
         self._watch_cache = (key, result)
         return result
 
+    def _reserved_secrets(self, workers: Iterable[WorkerSpec]) -> dict[str, str]:
+        """Secrets the master uses itself -> what uses them (for messages)."""
+        reserved = {}
+        for key in ("smtp_user", "smtp_password"):
+            name = secret_name(getattr(self.mail_settings, key))
+            if name is not None:
+                reserved[name] = f"the master's {key}"
+        for spec in workers:
+            if spec.secret_name is not None:
+                reserved[spec.secret_name] = f"the password of worker {spec.name!r}"
+        return reserved
+
+    def _check_secrets(self, workers: Iterable[WorkerSpec], errors: Errors) -> None:
+        """Manifests name only secrets they may send (``notify.check_secrets``);
+        ``manifest_secrets`` itself must not list a reserved one."""
+        reserved = self._reserved_secrets(workers)
+        for name in sorted((self.manifest_secrets or frozenset()) & reserved.keys()):
+            errors.add(None, f"manifest_secrets lists {name!r}, which is {reserved[name]}",
+                       hint="a manifest names the server its secrets are sent to: list "
+                       "only tokens meant for such servers", subject="BuildoutsConfigurator")
+        check_secrets(self.buildouts.values(), reserved, self.manifest_secrets, errors)
+
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
-        repos, _watches = self._watches()
-        made = make_change_sources(repos, self.poll_interval, _warn)
+        made = self._change_sources(*self._watches())
+        self._log_warnings()
         self.config.setdefault("change_source", []).extend(made)
         return made
 
+    def _change_sources(self, repos: Mapping[Repo, RepoWatch],
+                        watches: Mapping[str, Sequence[Watch]]) -> list:
+        """Pollers; a repository not polled is a warning at a line watching it."""
+        made = []
+        for repo, watch in repos.items():
+            location = self._watch_location(repo, watch, watches)
+            made.extend(make_change_sources(
+                {repo: watch}, self.poll_interval,
+                lambda text, at=location: self.warnings.add(at, text, category="polling")))
+        return made
+
+    def _watch_location(self, repo: Repo, watch: RepoWatch,
+                        watches: Mapping[str, Sequence[Watch]]) -> Location | None:
+        """The manifest line of the first buildout watching ``repo``."""
+        names = sorted({name for names in watch.branches.values() for name in names})
+        for name in names:
+            for item in watches.get(name, ()):
+                if (item.vcs, item.url) == (repo.vcs, repo.url) and item.location is not None:
+                    return item.location
+        spec = self.buildouts.get(names[0]) if names else None
+        return spec.location if spec is not None else None
+
     def populate(self) -> None:
-        """Do everything in one pass: all errors of all files, or nothing."""
+        """Do everything in one pass: all errors of all files, or nothing.
+
+        Every stage runs whatever failed before it (see the module
+        docstring); the warnings are logged once, then the errors raised
+        before anything is added to the config.
+        """
         errors = Errors()
         registry = self._compiled_registry(errors)
         worker_specs = self._load_workers(self.workers_paths, errors)
@@ -349,19 +473,22 @@ class BuildoutsConfigurator:
         specs = self._load_buildouts(self.manifest_paths, errors)
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
-        plan = self._make_plan(errors) if not errors else None
-        made = self._make_factories(specs, registry, errors) if not errors else {}
-        reporters = (make_reporters(self.buildouts.values(), plan.builders_of(), worker_specs,
-                                    self.mail_settings, errors) if plan is not None else [])
-        if not errors:
-            self._watches(errors)   # a bad rewrite rule fails the load before any change
+        self._check_secrets(worker_specs, errors)
+        plan = self._make_plan(errors)
+        made = self._make_factories(specs, registry, errors)
+        builders_of = plan.builders_of()
+        reporters = make_reporters(self.buildouts.values(), builders_of, worker_specs,
+                                   self.mail_settings, errors)
+        repos, watches = self._watches(errors)   # a bad rewrite rule is an error too
+        made_schedulers = self._schedulers(builders_of, watches)
+        pollers = self._change_sources(repos, watches)   # their warnings, before raising
+        self._log_warnings()
         errors.raise_if_any()
-        assert plan is not None
         self._add_workers(worker_specs)
         self._register(specs, made)
         self._add_builders(plan)
-        self.make_schedulers()
-        self.make_change_sources()
+        self.config.setdefault("schedulers", []).extend(made_schedulers)
+        self.config.setdefault("change_source", []).extend(pollers)
         self.config.setdefault("services", []).extend(reporters)
 
 

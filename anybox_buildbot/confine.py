@@ -7,7 +7,9 @@ configuration file and ``subdir=`` of a checkout become step directories
 on the worker; a standalone file is read on the master and shipped. The
 rules here keep each one where it belongs *by construction*: a name is
 made of characters that cannot form a path, a relative path cannot climb
-out, a file must resolve (symlinks followed) inside its folder.
+out, a file must resolve (symlinks followed) inside its folder, and a
+buildout section or option name given to ``bin/buildout`` cannot be read
+as one of its options.
 
 The parsers apply them at the offending line (a ``ConfigError`` with a
 hint); the few places that build a path from a name check again with
@@ -41,6 +43,16 @@ WORKER_NAME_RULE = ("letters, digits, '_' and '-', starting with a letter or '_'
                     "at most 50 characters (Buildbot's rule)")
 MAX_WORKER_NAME = 50
 RESERVED_WORKER_NAMES = frozenset({"debug", "change", "status"})
+
+#: Buildout section (part) and option names that reach ``bin/buildout``'s
+#: command line (``buildout-options``, ``functional.parts``) or a script
+#: path (``bin/<buildout-part>``): what real buildouts use
+#: (``versions:zc.buildout``, ``buildout:always-checkout``, ``odoo``),
+#: never a leading ``-`` (an option of bin/buildout: ``-c FILE``, ``-D``)
+#: nor ``.`` (``..``), no ``:``, ``=``, ``/`` or whitespace.
+BUILDOUT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+BUILDOUT_WORD_RULE = ("letters, digits, '_', '.' and '-', starting with a letter, a "
+                      "digit or '_'")
 
 
 def _bad_character(text: str, allowed: re.Pattern[str]) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .confine import (
+    BUILDOUT_WORD,
+    BUILDOUT_WORD_RULE,
     MAX_BUILDOUT_NAME,
     SAFE_NAME_RULE,
     name_problem,
@@ -24,6 +26,7 @@ from .confine import (
 from .constraint import Requirement, parse_requirement
 from .cron import Cron, parse_cron
 from .errors import Errors, Location, ParseError, did_you_mean
+from .inherit import SharedLines, resolve_inherit, shared_line_owners
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
 from .template import Template, parse_template
@@ -125,6 +128,11 @@ class BuildoutSpec:
     # (option, step set name) -> the line naming it, for errors about that step set
     step_set_locations: dict[tuple[str, str], Location] = field(
         default_factory=dict, hash=False, compare=False, repr=False)
+    # (build-for or build-requires, capability name) -> its first line there,
+    # column of the name: where warnings about a requirement point
+    # (dispatch.plan_warnings)
+    requirement_locations: dict[tuple[str, str], Location] = field(
+        default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def step_sets(self) -> tuple[str, ...]:
@@ -160,6 +168,7 @@ class _SectionReader:
         self.errors = errors
         self.subject = f"buildout [{name}]"
         self.step_set_locations: dict[tuple[str, str], Location] = {}
+        self.requirement_locations: dict[tuple[str, str], Location] = {}
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
               hint: str | None = None) -> None:
@@ -210,9 +219,12 @@ class _SectionReader:
         result = []
         for text, loc in opt.lines:
             try:
-                result.append(parse_requirement(text))
+                req = parse_requirement(text)
             except ParseError as exc:
                 self.errors.add_parse_error(exc, loc, f"{self.subject} {option}")
+                continue
+            result.append(req)
+            self.requirement_locations.setdefault((option, req.name), loc.at_column(1))
         return tuple(result)
 
     def words(self, option: str) -> tuple[str, ...] | None:
@@ -382,8 +394,33 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
             reader.error(loc, "buildout-options", "expected section:option=value", text,
                          hint="e.g. buildout:newest=false")
             continue
+        # The words land in bin/buildout's argv: '-c/etc/x.cfg:a=b' would be
+        # read as its option -c (a config from anywhere), '-D:a=b' as -D.
+        bad = [(what, word) for what, word in (("section", match["section"]),
+                                               ("option", match["option"]))
+               if not BUILDOUT_WORD.fullmatch(word)]
+        if bad:
+            what, word = bad[0]
+            reader.error(loc, "buildout-options", f"invalid buildout {what} name {word!r}",
+                         text, hint=f"section and option names are {BUILDOUT_WORD_RULE}, "
+                         "e.g. buildout:newest=false, versions:zc.buildout=3.0.1")
+            continue
         result.append((match["section"], match["option"], match["value"].strip()))
     return tuple(result)
+
+
+def _parse_buildout_part(reader: _SectionReader) -> str | None:
+    """``buildout-part``: a part name, which becomes ``bin/<part>``."""
+    got = reader.single("buildout-part")
+    if got is None:
+        return None
+    part, loc = got
+    if not BUILDOUT_WORD.fullmatch(part):
+        reader.error(loc, "buildout-part", "invalid buildout part name", part,
+                     hint=f"the name of a [section] of the buildout, {BUILDOUT_WORD_RULE}, "
+                     "e.g. buildout-part = odoo")
+        return None
+    return part
 
 
 def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]:
@@ -397,10 +434,14 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
     return exc, loc
 
 
+#: A check of the loader's caller run on each section, ``(spec, errors)``.
+SectionCheck = Callable[[BuildoutSpec, Errors], None]
+
+
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
-                   files: dict[tuple[Path, str], Path | str] | None = None
-                   ) -> BuildoutSpec | None:
+                   files: dict[tuple[Path, str], Path | str] | None = None,
+                   check: SectionCheck | None = None) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
@@ -464,7 +505,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         else:
             reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
                          hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
-    part = reader.single("buildout-part")
+    part = _parse_buildout_part(reader)
     test_command = DEFAULT_TEST_COMMAND
     got = reader.single("test-command")
     if got is not None and len(got[0]) > MAX_COMMAND_LENGTH:
@@ -490,90 +531,44 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    if errors.count != before or source is None:
-        return None
-    return BuildoutSpec(
-        name=name, location=location, source=source, build_requires=build_requires,
+    spec = BuildoutSpec(
+        # a broken 'buildout' line: a stand-in, so that ``check`` still runs
+        name=name, location=location, source=source or Source("standalone", location),
+        build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
-        buildout_version=version, buildout_part=part[0] if part else None,
+        buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_options=step_options, step_option_locations=step_option_locations,
-        step_set_locations=reader.step_set_locations, **spec_kwargs)
-
-
-def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
-                     errors: Errors) -> dict[str, dict[str, IniOption]]:
-    """Each section's options after ``inherit`` chains and ``[DEFAULT]``.
-
-    Chains are walked with a loop, not recursion: a chain of thousands of
-    sections must not hit Python's recursion limit.
-    """
-    resolved: dict[str, dict[str, IniOption]] = {}
-    failed: set[str] = set()
-    hints: dict[str, str] = {}  # unknown parent -> hint, computed once
-
-    def resolve(name: str) -> None:
-        path: list[str] = []  # sections waiting for their parent, child first
-        on_path: set[str] = set()
-        base: dict[str, IniOption] | None = None
-        while True:
-            if name in resolved:
-                base = resolved[name]
-                break
-            if name in failed:
-                break
-            ini, section = sections[name]
-            parent_opt = section.options.get("inherit")
-            if parent_opt is None:
-                base = resolved[name] = ini.merged_options(section)
-                break
-            parent = parent_opt.value.strip()
-            loc = parent_opt.first_location
-            if parent in on_path or parent == name:
-                cycle = " -> ".join((*path, name, parent))
-                errors.add(loc, "inherit cycle", cycle,
-                           hint="remove one 'inherit' of the cycle",
-                           subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            if parent not in sections:
-                if parent not in hints:
-                    hints[parent] = did_you_mean(parent, sections)
-                errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
-                           hint=hints[parent], subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            path.append(name)
-            on_path.add(name)
-            name = parent
-        for child in reversed(path):
-            if base is None:
-                failed.add(child)
-                continue
-            ini, section = sections[child]
-            merged = {k: v for k, v in base.items() if k != "inherit"}
-            merged.update(section.options)
-            for key, value in ini.defaults.items():
-                merged.setdefault(key, value)
-            resolved[child] = base = merged
-
-    for name in sections:
-        resolve(name)
-    return resolved
+        step_set_locations=reader.step_set_locations,
+        requirement_locations=reader.requirement_locations, **spec_kwargs)
+    valid = errors.count == before and source is not None
+    if check is not None:
+        # Even after another error here: one pass. Its own errors leave the
+        # spec valid, so its step sets still check their option values.
+        check(spec, errors)
+    return spec if valid else None
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
-                   display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
-    """Load every manifest; a buildout defined in two of them is an error."""
+                   display: dict[str, str] | None = None,
+                   check: SectionCheck | None = None) -> tuple[BuildoutSpec, ...]:
+    """Load every manifest; a buildout defined in two of them is an error.
+
+    ``check`` (the configurator's step-set checks) runs on every section,
+    also one with other errors, and reports into the same collector: its
+    errors at an inherited line are then reported once too.
+    """
     files: dict[tuple[Path, str], Path | str] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     bad_names: set[str] = set()
     folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
+    inis: list[IniFile] = []
     for path in paths:
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
         if ini is None:
             continue
+        inis.append(ini)
         folders[ini.path] = Path(path).resolve().parent
         if "inherit" in ini.defaults:
             option = ini.defaults["inherit"]
@@ -590,7 +585,10 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
             sections[section.name] = (ini, section)
             if not _name_in_place(section, errors):
                 bad_names.add(section.name)
-    resolved = _resolve_inherit(sections, errors)
+    resolved = resolve_inherit(sections, errors)
+    # An error at a line of [DEFAULT] or of an inherited section is reported
+    # once, naming the sections that get it (inherit.py).
+    shared = SharedLines(errors, shared_line_owners(inis, sections))
     specs = []
     for name, options in resolved.items():
         # A standalone path is relative to the manifest where the 'buildout'
@@ -598,9 +596,10 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], errors, files)
+                              folders[where.file], shared.for_section(name), files, check)
         if spec is not None and name not in bad_names:
             specs.append(spec)
+    shared.flush()
     return tuple(specs)
 
 

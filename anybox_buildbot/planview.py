@@ -34,8 +34,6 @@ from .dispatch import Plan
 from .manifest import BuildoutSpec
 from .workers import WorkerSpec
 
-FANOUT_WARNING = 50
-
 
 def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
                      ) -> dict[str, dict[str, list[str]]]:
@@ -67,17 +65,14 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
 
 
 def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
-              workers: Sequence[WorkerSpec]) -> dict:
+              workers: Sequence[WorkerSpec], warnings: Sequence[str] = ()) -> dict:
+    """``warnings``: the load's warnings (``Warnings``), one line each."""
     per_buildout = plan.builders_of()
     per_worker = plan.worker_builders()
-    warnings = []
     buildout_rows = []
     for spec in sorted(buildouts, key=lambda s: s.name):
         names = per_buildout.get(spec.name, [])
         buildout_rows.append({"name": spec.name, "builders": names, "fanout": len(names)})
-        if len(names) > FANOUT_WARNING:
-            warnings.append(f"buildout {spec.name!r} multiplies into {len(names)} builders "
-                            f"(more than {FANOUT_WARNING}): check its build-for lines")
     instances = chosen_instances(plan, workers)
     return {
         "schema": 1,
@@ -94,7 +89,7 @@ def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
         "not_created": [{"buildout": m.buildout, "builder": m.builder,
                          "closest_worker": m.worker, "lacks": list(m.lacks)}
                         for m in plan.misses],
-        "warnings": warnings,
+        "warnings": list(warnings),
     }
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 from buildbot.plugins import util
 
+from ..confine import BUILDOUT_WORD
 from ..steps.capabilities import ENV_PROPERTY
 from ..steps.database import LOG_ERRORS_CHOICES, TESTING_DB_PROPERTY, OdooCommand
 from . import StepContext, StepSet
@@ -32,8 +33,6 @@ from .db import argument_list, database_prelude, single_line
 
 #: Odoo module technical names are Python package names.
 _MODULE = re.compile(r"[A-Za-z0-9_]+")
-#: Buildout part names as zc.buildout writes its bin/ scripts.
-_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _ENV = util.Property(ENV_PROPERTY, default={})
 _DB = util.Interpolate(f"%(prop:{TESTING_DB_PROPERTY})s")
 
@@ -82,7 +81,7 @@ def server_script(context: StepContext, stepset: str) -> str | None:
                            hint="the part whose bin/ script runs the Odoo server, e.g. "
                            "buildout-part = odoo", subject=f"buildout [{spec.name}]")
         return None
-    if not _PART.fullmatch(part):
+    if not BUILDOUT_WORD.fullmatch(part):  # checked by the manifest; again for the API
         context.errors.add(spec.location, "invalid buildout part name", part,
                            hint="the name of a [section] of the buildout, e.g. odoo",
                            subject=f"buildout [{spec.name}] buildout-part")

@@ -28,8 +28,10 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from twisted.internet import threads
 from zope.interface import implementer
 
+from ..confine import BUILDOUT_WORD
 from ..factory import CACHE_LOCK, buildout_command, buildout_dir, cache_dir
 from ..steps.capabilities import ENV_PROPERTY
+from ..steps.transfer import BestEffortUpload
 from . import StepContext, StepSet
 from .options import OptionReader
 
@@ -38,7 +40,6 @@ RESULTS_DIR = "results"
 #: An uploaded JUnit report larger than this is refused (the master parses it).
 JUNIT_MAX_BYTES = 50 * 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-_PART_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 # --------------------------------------------------------------------------- #
@@ -249,15 +250,18 @@ def pytest_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
             haltOnFailure=True, description=["pytest"], descriptionDone=["pytest"])])
     # Outside the checkout: never committed, never mistaken for a source.
     report = f"{builder_dir_from(workdir)}/anybox-results/pytest.xml"
-    on_master = BuildResultPath(master_base(context, RESULTS_DIR), "pytest.xml")
+    results = master_base(context, RESULTS_DIR)
+    on_master = BuildResultPath(results, "pytest.xml")
     return StepSet(steps=[
         RunTests(name="pytest", command=[*command, f"--junitxml={report}", *args, *paths],
                     report=report, returncode_property="pytest_returncode",
                     workdir=workdir, env=env, haltOnFailure=False,
                     description=["pytest"], descriptionDone=["pytest"]),
-        steps.FileUpload(name="upload-junit", workersrc=report, masterdest=on_master,
-                         workdir=workdir, maxsize=JUNIT_MAX_BYTES, mode=0o644,
-                         flunkOnFailure=False, warnOnFailure=True),
+        # Optional: a master that cannot store the report warns (the summary
+        # then says there is none), the build goes on, never an EXCEPTION.
+        BestEffortUpload(name="upload-junit", workersrc=report, masterdest=on_master,
+                         root=results, purpose="the JUnit report", workdir=workdir,
+                         maxsize=JUNIT_MAX_BYTES, mode=0o644),
         JUnitSummary(name="pytest-summary", report=on_master,
                      returncode_property="pytest_returncode"),
     ])
@@ -308,7 +312,7 @@ def functional_steps(options: Mapping[str, str], context: StepContext) -> StepSe
     elif not options["commands"].strip():
         read.error("commands", "no command given",
                    hint="one command per line, e.g. bin/test-functional -v")
-    parts = read.words("parts", _PART_NAME, "buildout part name", "functional.parts = "
+    parts = read.words("parts", BUILDOUT_WORD, "buildout part name", "functional.parts = "
                        "selenium-driver")
     workdir, env = context.workdir, context.env
     result: list = []

@@ -68,6 +68,9 @@ def interval() -> int:
     (dict(vcs_master_url_rewrite_rules=[("ssh://", None)]), "rules[0]: expected a (prefix"),
     (dict(auto_watch_allowed=5), A + "auto_watch_allowed: expected a URL prefix (str), a "
      "list of them, or None, got int 5"),
+    (dict(manifest_secrets=5), A + "manifest_secrets: expected a secret name (str), a list "
+     "of them, or None, got int 5"),
+    (dict(manifest_secrets=[b"token"]), "manifest_secrets: b'token' is not a secret name"),
     (dict(smtp_port="25"), A + "smtp_port: expected a TCP port number (int), got str '25'"),
     (dict(smtp_port=False), "smtp_port: expected a TCP port number (int), got bool"),
     (dict(mail_from=None), A + "mail_from: expected a non-empty str, got NoneType None"),

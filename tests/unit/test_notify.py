@@ -159,11 +159,26 @@ def test_destination_ignores_modes_and_repository() -> None:
     ("gitlab project token=%(secret:gl)s", "expected GROUP/PROJECT or a URL"),
     ("gitea owner/repo token=%(secret:gt)s", "gitea needs the server URL at column 7"),
     ("github token=%(secret:gh)s", "missing URL or repository"),
+    # link-local addresses (cloud metadata services), however written
+    ("http http://169.254.169.254/latest/meta-data/", "link-local address refused (cloud "
+     "metadata services answer there) at column 6"),
+    ("http http://2852039166/", "link-local address refused"),
+    ("http http://0xa9.0xfe.43518/", "link-local address refused"),
+    ("http http://[fe80::1]/x", "link-local address refused"),
+    ("http http://[::ffff:169.254.169.254]/", "link-local address refused"),
+    ("gitea http://169.254.0.1:3000/ token=%(secret:gt)s", "link-local address refused"),
 ])
 def test_bad_lines(line: str, expected: str) -> None:
     (message,) = errors_of(line)
     assert expected in message
     assert message.startswith("MANIFEST.cfg:7: buildout [app] notify: ")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8010/hook", "http://localhost/x",
+                                 "https://10.1.2.3/ci", "http://[::1]:9000/",
+                                 "https://hooks.example.com/"])
+def test_loopback_and_private_receivers_are_accepted(url: str) -> None:
+    assert parse_notify_line(f"http {url}").address == url
 
 
 def test_literal_token_is_refused_and_never_echoed() -> None:
@@ -175,7 +190,9 @@ def test_literal_token_is_refused_and_never_echoed() -> None:
         "MANIFEST.cfg:7: buildout [app] notify: the token must be a secret reference, never "
         "the token itself at column 12: 'gitlab g/p token=***' (store it with a secrets "
         "provider (c['secretsProviders']) and write token=%(secret:NAME)s; form: gitlab "
-        "GROUP/PROJECT|URL token=%(secret:NAME)s)")
+        "GROUP/PROJECT|URL token=%(secret:NAME)s)\n"
+        "    gitlab g/p token=***\n"
+        "               ^")
 
 
 def test_same_destination_twice_in_one_option() -> None:
@@ -447,7 +464,9 @@ def test_notify_errors_join_the_other_errors_of_populate(tmp_path: Path) -> None
     first, second = info.value.errors
     assert first.startswith("buildouts/MANIFEST.cfg:26: buildout [bad] buildout: standalone")
     assert second == ("buildouts/MANIFEST.cfg:27: buildout [bad] notify: not an e-mail address "
-                      "at column 6: 'mail nobody' (form: mail ADDRESS [on=MODES])")
+                      "at column 6: 'mail nobody' (form: mail ADDRESS [on=MODES])\n"
+                      "    mail nobody\n"
+                      "         ^")
 
 
 # --------------------------------------------------------------------------- #
@@ -628,7 +647,8 @@ def test_documented_error_messages_are_the_real_ones() -> None:
         parse_notify_option([(match["text"].replace("token=***", "token=ghp_x"),
                               Location(match["file"], int(match["line"])))],
                             errors, match["subject"])
-        assert errors.messages == [message]
+        # the page shows the first line; the caret lines follow it
+        assert [m.split("\n")[0] for m in errors.messages] == [message]
 
 
 def test_documented_json_bodies_have_the_real_keys() -> None:

@@ -119,7 +119,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
     ("buildout-part = odoo\npost-buildout-steps = update-odoo\n"
      "update-odoo.args = --x='unbalanced\n", 5,
      "update-odoo.args: cannot split into arguments"),
-    ("buildout-part = ../odoo\npost-buildout-steps = update-odoo\n", 1,
+    ("buildout-part = ../odoo\npost-buildout-steps = update-odoo\n", 3,
      "buildout-part: invalid buildout part name: '../odoo'"),
     ("buildout-part = odoo\npost-buildout-steps = update-odoo\nupdate-odoo.addon = x\n", 5,
      "unknown option of step set 'update-odoo': 'update-odoo.addon' "

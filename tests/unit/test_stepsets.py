@@ -26,8 +26,10 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import SCRIPTS_DIR, FactoryMaker, buildout_dir
 from anybox_buildbot.manifest import BuildoutSpec, load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
+from anybox_buildbot.steps.transfer import BestEffortUpload
 from anybox_buildbot.subfactories import StepContext, builtin_step_sets
 from anybox_buildbot.subfactories.quality import (
+    DOCS_MAX_BYTES,
     CountWarnings,
     IncomingPath,
     PublishDirectory,
@@ -35,6 +37,7 @@ from anybox_buildbot.subfactories.quality import (
     publish_directory,
 )
 from anybox_buildbot.subfactories.testing import (
+    JUNIT_MAX_BYTES,
     BuildResultPath,
     JUnitSummary,
     RunTests,
@@ -101,7 +104,10 @@ def test_pytest_runs_with_junit_report_uploaded_and_summarised(tmp_path: Path) -
     assert run.kwargs["workdir"] == "build"
     assert run.kwargs["report"] == "../anybox-results/pytest.xml"
     assert run.kwargs["haltOnFailure"] is False   # the report must still be uploaded
-    assert upload.step_class is steps.FileUpload
+    # Optional: a master-side fault warns (never an EXCEPTION that ends the build)
+    assert upload.step_class is BestEffortUpload
+    assert upload.kwargs["root"] == "/srv/master/results"
+    assert upload.kwargs["maxsize"] == JUNIT_MAX_BYTES
     assert upload.kwargs["workersrc"] == "../anybox-results/pytest.xml"
     assert render(upload.kwargs["masterdest"], buildername="app", buildnumber=7) == \
         "/srv/master/results/app/7/pytest.xml"
@@ -178,6 +184,8 @@ def test_sphinx_doc_builds_uploads_and_publishes(tmp_path: Path) -> None:
                                             "docs", "out/html"]
     assert upload.step_class is steps.DirectoryUpload
     assert upload.kwargs["workersrc"] == "out/html"
+    assert upload.kwargs["maxsize"] == DOCS_MAX_BYTES == 256 * 1024 * 1024  # docs/stepsets.rst
+    assert not upload.kwargs.get("compress")   # unpacked files: no larger than the bound
     assert render(upload.kwargs["masterdest"], buildername="app", buildnumber=2) == \
         "/srv/master/docs/.incoming/app-app-2"
     assert publish.step_class is PublishDirectory
@@ -341,9 +349,11 @@ def test_configurator_rejects_unknown_options_and_bad_values_together(tmp_path: 
         "pytest.arg = -x\nstatic-analysis.max-warnings = -1\n")
     with pytest.raises(ConfigError) as exc:
         BuildoutsConfigurator(tmp_path, {}).populate()
-    assert exc.value.errors == [
+    assert exc.value.errors == [   # both in one pass (issue 11)
         "buildouts/MANIFEST.cfg:4: buildout [app]: unknown option of step set 'pytest': "
-        "'pytest.arg' (did you mean 'args'?)"]
+        "'pytest.arg' (did you mean 'args'?)",
+        "buildouts/MANIFEST.cfg:5: buildout [app] static-analysis.max-warnings: expected a "
+        "whole number >= 0: '-1'"]
     (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(
         f"[app]\n{GIT}\npost-buildout-steps = pytest static-analysis\n"
         "pytest.args = -x\nstatic-analysis.max-warnings = -1\n")

@@ -9,6 +9,7 @@ numbering.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -85,21 +86,26 @@ def _expand(text: str, low: int, high: int) -> Values:
     return tuple(sorted(values))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_cron(text: str) -> Cron:
-    """Parse a 5-field cron line; raise ParseError (with a hint) if bad."""
-    words = list(re.finditer(r"\S+", text))
-    fields = [word[0] for word in words]
+    """Parse a 5-field cron line; raise ParseError (with a hint) if bad.
+
+    Cached: a fleet's manifests repeat a few schedules, and a ``Cron`` is
+    immutable.
+    """
+    fields = text.split()
     if len(fields) != 5:
         raise ParseError(f"expected a cron line of 5 fields, got {len(fields)}", text, HINT)
     parsed: list[Values] = []
-    for word, (name, low, high) in zip(words, FIELDS, strict=True):
+    for index, (field_text, (name, low, high)) in enumerate(zip(fields, FIELDS, strict=True)):
         try:
-            parsed.append(_expand(word[0], low, high))
+            parsed.append(_expand(field_text, low, high))
         except ValueError as exc:
             allowed = f"allowed {low}-{high}" + (
-                "" if word[0].isascii() else ", digits are ASCII 0-9")
+                "" if field_text.isascii() else ", digits are ASCII 0-9")
+            column = [m.start() for m in re.finditer(r"\S+", text)][index] + 1
             raise ParseError(f"invalid {name} field {str(exc)!r} ({allowed})", text, HINT,
-                             column=word.start() + 1) from None
+                             column=column) from None
     days = parsed[4]
     if days is not None:   # cron: Sunday = 0 or 7; Buildbot: Monday = 0
         parsed[4] = tuple(sorted({(day - 1) % 7 for day in days}))

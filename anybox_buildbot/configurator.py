@@ -20,14 +20,14 @@ from twisted.python import log
 from .capability import Capability
 from .confine import file_in
 from .dispatch import Miss, Plan, make_plan
-from .errors import ConfigError, Errors, Location, did_you_mean
+from .errors import ConfigError, Errors, Location
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
 from .notify import MailSettings, make_reporters
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .steps.source import TAG_PROPERTY
-from .subfactories import BrokenStepSet, StepSetFactory, load_registry
+from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
@@ -144,55 +144,23 @@ class BuildoutsConfigurator:
 
     def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
                         ) -> tuple[BuildoutSpec, ...]:
-        pairs = [self._path(p) for p in paths]
-        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs))
+        """Load manifests; step-set names and options are checked and parsed
+        there, with the schemas of the known step sets (a plugin is imported
+        when a manifest first names it)."""
         if self._step_sets is None:
-            self._step_sets = registry = load_registry()
+            registry = load_registry()
+            self._step_sets = registry
             for warning in registry.shadowed:
                 log.msg(f"anybox_buildbot: WARNING: {warning}")
+        pairs = [self._path(p) for p in paths]
+        specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
+                               step_sets=catalog_of(self._step_sets))
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
                            f"from {self.buildouts[spec.name].location}", f"[{spec.name}]",
                            hint="section names must be unique over all manifests")
-            self._check_buildout(spec, errors)
         return specs
-
-    def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
-        """Step-set names must exist and load; ``NAME.OPTION`` must belong to
-        a step set the buildout uses (and be one it knows, when it declares
-        them). Errors point at the line naming the step set."""
-        subject = f"buildout [{spec.name}]"
-        assert self._step_sets is not None
-        for option, names in (("post-dl-steps", spec.post_dl_steps),
-                              ("db-steps", spec.db_steps),
-                              ("post-buildout-steps", spec.post_buildout_steps)):
-            for name in names:
-                location = spec.step_set_locations.get((option, name), spec.location)
-                if name not in self._step_sets:
-                    errors.add(location, f"unknown step set {name!r}", name,
-                               hint="known: " + ", ".join(sorted(self._step_sets)),
-                               subject=f"{subject} {option}")
-                    continue
-                step_set = self._step_sets[name]   # a plugin is imported here, once
-                if isinstance(step_set, BrokenStepSet):
-                    errors.add(location, step_set.message(), hint=step_set.hint(option),
-                               subject=f"{subject} {option}")
-        used = set(spec.step_sets)
-        for key, location in spec.step_option_locations.items():
-            stepset, _, option = key.partition(".")
-            if stepset not in used:
-                hint = (f"add {stepset!r} to post-buildout-steps, db-steps or "
-                        "post-dl-steps" if stepset in self._step_sets
-                        else did_you_mean(stepset, sorted(used) or self._step_sets))
-                errors.add(location, f"option for step set {stepset!r}, which this "
-                           "buildout does not use", key, hint=hint, subject=subject)
-                continue
-            known = getattr(self._step_sets.get(stepset), "options", None)
-            if known is not None and option not in known:
-                errors.add(location, f"unknown option of step set {stepset!r}", key,
-                           hint=did_you_mean(option, known) if known
-                           else f"{stepset!r} takes no options", subject=subject)
 
     # -- public API ----------------------------------------------------------
     def make_workers(self, path: str | os.PathLike | None = None) -> list:
@@ -232,7 +200,7 @@ class BuildoutsConfigurator:
     def _make_factories(self, specs: Sequence[BuildoutSpec],
                         registry: Mapping[str, CapabilitySpec],
                         errors: Errors) -> dict[str, BuildFactory]:
-        """Factories of ``specs``; step sets report bad options into ``errors``."""
+        """Factories of ``specs``; a step set that fails is reported into ``errors``."""
         assert self._step_sets is not None
         maker = FactoryMaker(self._fleet(), registry, self._step_sets, self.watch_dir,
                              self.basedir, errors)

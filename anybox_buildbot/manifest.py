@@ -8,9 +8,9 @@ where they were written (possibly in the parent section).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,18 @@ from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
+from .rules import (
+    MAX_ARGUMENTS_LENGTH,
+    PART_NAME_RULE,
+    RuleError,
+    is_part_name,
+    parse_boolean,
+    split_arguments,
+    split_list,
+    whole_number,
+)
+from .steploading import load_step_options, unchecked_options
+from .stepoptions import StepOptions, StepSetInfo
 from .template import Template, parse_template
 from .vcsref import REF_FORMS, URL_FORMS, ref_problem, url_problem
 
@@ -33,7 +45,7 @@ DEFAULT_BUILDOUT_VERSION = "6.0.1"
 DEFAULT_TREE_STABLE_TIMER = 600
 DEFAULT_POST_BUILDOUT_STEPS = ("test",)
 DEFAULT_TEST_COMMAND = ("bin/test",)
-MAX_COMMAND_LENGTH = 128 * 1024  # Linux's limit on one argument (MAX_ARG_STRLEN)
+MAX_COMMAND_LENGTH = MAX_ARGUMENTS_LENGTH
 
 KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
@@ -56,8 +68,6 @@ SOURCE_KEYWORDS: dict[str, tuple[str, ...]] = {"git": ("subdir",), "gittag": ("s
 WATCH_KINDS: dict[str, tuple[str, ...]] = {
     "git": ("URL", "BRANCH"), "hg": ("URL", "BRANCH"), "bzr": ("URL",),
 }
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEPSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BUILDOUT_OPTION = re.compile(r"(?P<section>[^:=\s]+):(?P<option>[^:=\s]+)=(?P<value>.*)")
@@ -119,7 +129,9 @@ class BuildoutSpec:
     env: tuple[tuple[str, Template], ...] = ()
     git_shallow: bool = False
     notify: tuple[NotifyTarget, ...] = ()     # notify.py: one destination per line
-    step_options: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
+    # step set -> its parsed NAME.OPTION values (stepoptions.py), one entry
+    # per step set used when loaded with the step sets' schemas
+    step_options: Mapping[str, StepOptions] = field(default_factory=dict, hash=False)
     step_option_locations: dict[str, Location] = field(default_factory=dict, hash=False,
                                                        compare=False, repr=False)
     # (option, step set name) -> the line naming it, for errors about that step set
@@ -139,16 +151,6 @@ class BuildoutSpec:
         return tuple(names)
 
 
-def parse_boolean(text: str) -> bool | None:
-    """``true/yes/on/1`` or ``false/no/off/0`` (any case); None otherwise."""
-    lowered = text.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
-
-
 class _SectionReader:
     """Typed access to one section's merged options, reporting into ``errors``."""
 
@@ -160,6 +162,7 @@ class _SectionReader:
         self.errors = errors
         self.subject = f"buildout [{name}]"
         self.step_set_locations: dict[tuple[str, str], Location] = {}
+        self.named_step_sets: list[tuple[str, str, Location]] = []  # valid names only
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
               hint: str | None = None) -> None:
@@ -186,22 +189,16 @@ class _SectionReader:
         self.error(loc, option, "expected true or false", text)
         return default
 
-    def integer(self, option: str, default: int) -> int:
+    def integer(self, option: str, default: int, what: str = "a whole number") -> int:
         got = self.single(option)
         if got is None:
             return default
         text, loc = got
-        # isdigit() alone accepts '²' (int() refuses it); int() refuses over
-        # 4300 digits: both escaped as a ValueError.
-        if text.isascii() and text.isdigit():
-            if len(text.lstrip("0")) <= 18:
-                return int(text)
-            self.error(loc, option, "number too large", text,
-                       hint=f"e.g. {option} = {default}")
+        try:
+            return whole_number(text, what=what)
+        except RuleError as exc:
+            self.error(loc, option, exc.problem, text, hint=f"e.g. {option} = {default}")
             return default
-        self.error(loc, option, "expected a whole number of seconds", text,
-                   hint=f"e.g. {option} = {default}")
-        return default
 
     def requirements(self, option: str) -> tuple[Requirement, ...]:
         opt = self.options.get(option)
@@ -219,17 +216,21 @@ class _SectionReader:
         opt = self.options.get(option)
         if opt is None:
             return None
-        return tuple(w for text, _ in opt.lines for w in text.replace(",", " ").split())
+        return tuple(w for text, _ in opt.lines for w in split_list(text))
 
     def step_names(self, option: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         names = self.words(option)
         if names is None:
+            # the default step sets are used as if named on the section's line
+            self.named_step_sets.extend((option, name, self.location) for name in default)
             return default
         for text, loc in self.options[option].lines:
-            for name in text.replace(",", " ").split():
+            for name in split_list(text):
                 self.step_set_locations.setdefault((option, name), loc)
                 if not _STEPSET_NAME.fullmatch(name):
                     self.error(loc, option, "invalid step set name", name)
+                else:
+                    self.named_step_sets.append((option, name, loc))
         return names
 
 
@@ -397,14 +398,44 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
     return exc, loc
 
 
+def _parse_test_command(reader: _SectionReader) -> tuple[str, ...]:
+    got = reader.single("test-command")
+    if got is None:
+        return DEFAULT_TEST_COMMAND
+    try:
+        command = split_arguments(got[0])
+    except RuleError as exc:
+        reader.error(got[1], "test-command", exc.problem, got[0], hint=exc.hint)
+        return DEFAULT_TEST_COMMAND
+    if not command or not command[0]:  # '""' splits to ['']
+        reader.error(got[1], "test-command", "empty command", got[0],
+                     hint="e.g. test-command = bin/test -v")
+        return DEFAULT_TEST_COMMAND
+    return command
+
+
+def _parse_part(reader: _SectionReader) -> str | None:
+    """``buildout-part``: a buildout section name (it becomes ``bin/PART``)."""
+    got = reader.single("buildout-part")
+    if got is None:
+        return None
+    if not is_part_name(got[0]):
+        reader.error(got[1], "buildout-part", "invalid buildout part name", got[0],
+                     hint=f"the name of a [section] of the buildout ({PART_NAME_RULE}), "
+                     "e.g. buildout-part = odoo")
+        return None
+    return got[0]
+
+
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
-                   files: dict[tuple[Path, str], Path | str] | None = None
+                   files: dict[tuple[Path, str], Path | str] | None = None,
+                   step_sets: Mapping[str, StepSetInfo] | None = None
                    ) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
-    step_options: dict[str, dict[str, str]] = {}
+    step_option_texts: dict[str, IniOption] = {}
     step_option_locations: dict[str, Location] = {}
     for key, opt in options.items():
         if key in KNOWN_OPTIONS:
@@ -429,8 +460,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
             env.append((var, template))
             continue
         if "." in key:
-            stepset, _, sub = key.partition(".")
-            step_options.setdefault(stepset, {})[sub] = opt.value
+            step_option_texts[key] = opt
             step_option_locations[key] = opt.location
             continue
         reader.error(opt.location, key, "unknown option", key,
@@ -448,7 +478,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
               if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
-    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER)
+    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
+                           "a whole number of seconds")
     nightly = None
     got = reader.single("nightly")
     if got is not None:
@@ -466,25 +497,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         else:
             reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
                          hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
-    part = reader.single("buildout-part")
-    test_command = DEFAULT_TEST_COMMAND
-    got = reader.single("test-command")
-    if got is not None and len(got[0]) > MAX_COMMAND_LENGTH:
-        # shlex is quadratic on a long word: a 10 MB line would hang the load.
-        reader.error(got[1], "test-command", f"command line too long ({len(got[0])} "
-                     f"characters, at most {MAX_COMMAND_LENGTH})", got[0],
-                     hint="put a long command in a script of the buildout")
-    elif got is not None:
-        try:
-            test_command = tuple(shlex.split(got[0]))
-        except ValueError as exc:
-            reader.error(got[1], "test-command", f"cannot split command line: {exc}", got[0],
-                         hint="balance the quotes")
-        else:
-            if not test_command or not test_command[0]:  # '""' splits to ['']
-                reader.error(got[1], "test-command", "empty command", got[0],
-                             hint="e.g. test-command = bin/test -v")
-                test_command = DEFAULT_TEST_COMMAND
+    part = _parse_part(reader)
+    test_command = _parse_test_command(reader)
     spec_kwargs = dict(
         post_dl_steps=reader.step_names("post-dl-steps"),
         db_steps=reader.step_names("db-steps"),
@@ -492,16 +506,28 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    if errors.count != before or source is None:
+    failed = errors.count != before or source is None
+    if failed and step_sets is not None:
+        # still one pass: step-set names and values are checked whatever
+        # else is wrong (only the checks needing the whole buildout wait)
+        load_step_options(name, None, reader.named_step_sets, step_option_texts, step_sets,
+                          errors)
+    if failed or source is None:
         return None
-    return BuildoutSpec(
+    spec = BuildoutSpec(
         name=name, location=location, source=source, build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
-        buildout_version=version, buildout_part=part[0] if part else None,
+        buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
-        step_options=step_options, step_option_locations=step_option_locations,
+        step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations, **spec_kwargs)
+    if step_sets is None:
+        return dataclasses.replace(spec, step_options=unchecked_options(step_option_texts))
+    step_options = load_step_options(name, spec, reader.named_step_sets, step_option_texts,
+                                     step_sets, errors)
+    return None if step_options is None else dataclasses.replace(spec,
+                                                                 step_options=step_options)
 
 
 def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
@@ -566,8 +592,17 @@ def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
-                   display: dict[str, str] | None = None) -> tuple[BuildoutSpec, ...]:
-    """Load every manifest; a buildout defined in two of them is an error."""
+                   display: dict[str, str] | None = None,
+                   step_sets: Mapping[str, StepSetInfo] | None = None
+                   ) -> tuple[BuildoutSpec, ...]:
+    """Load every manifest; a buildout defined in two of them is an error.
+
+    ``step_sets``: the known step sets by name, with their option schemas
+    (``subfactories.load_registry().catalog``). With them, step-set names
+    and ``NAME.OPTION`` values are checked and parsed here; without, they
+    are kept as written (``StepOptions.checked`` is False) and a factory
+    refuses them.
+    """
     files: dict[tuple[Path, str], Path | str] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     bad_names: set[str] = set()
@@ -600,7 +635,7 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], errors, files)
+                              folders[where.file], errors, files, step_sets)
         if spec is not None and name not in bad_names:
             specs.append(spec)
     return tuple(specs)

@@ -23,9 +23,10 @@ from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
-from .notify import MailSettings, make_reporters
+from .notify import MailSettings
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
+from .reporters import make_reporters
 from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report

@@ -36,8 +36,8 @@ from .rules import (
     split_list,
     whole_number,
 )
-from .steploading import load_step_options, unchecked_options
-from .stepoptions import StepOptions, StepSetInfo
+from .steploading import StepSetInfo, load_step_options, unchecked_options
+from .stepoptions import StepOptions
 from .template import Template, parse_template
 from .vcsref import REF_FORMS, URL_FORMS, ref_problem, url_problem
 

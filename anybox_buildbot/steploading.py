@@ -13,21 +13,78 @@ reports, at the line where the text was written:
 - what the schema-level check of a step set finds.
 
 It gives each used step set its parsed values (a ``StepOptions``), which
-the factory hands to the step set as they are. No Buildbot import here.
+the factory hands to the step set as they are. The loader sees step sets
+through a :class:`Catalog` of :class:`StepSetInfo` (``subfactories`` makes
+one from its registry, importing a plugin only when a manifest names it).
+No Buildbot import here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import Errors, Location, did_you_mean
 from .inifile import IniOption
 from .rules import RuleError
-from .stepoptions import OMIT, OptionKey, Schema, StepOptions, StepSetInfo
+from .stepoptions import OMIT, OptionKey, Schema, StepOptions, schema_of
 
 #: The options naming step sets, in build order.
 STEP_LISTS = ("post-dl-steps", "db-steps", "post-buildout-steps")
+
+
+@dataclass(frozen=True)
+class StepSetInfo:
+    """What the manifest loader knows of one step set: its schema, where it
+    comes from, or why it cannot be used (a plugin that cannot be imported).
+    """
+
+    name: str
+    schema: Schema | None          # None: unusable, see ``problem``
+    origin: str = "built-in"       # "entry point 'x = mod:attr' of dist 1.0"
+    problem: str | None = None
+
+    def unusable_message(self) -> str:
+        return f"step set {self.name!r} cannot be loaded: {self.problem}"
+
+    def unusable_hint(self, option: str) -> str:
+        return (f"{self.origin}: repair or remove that distribution, or take {self.name!r} "
+                f"out of {option}")
+
+
+def info_of(name: str, step_set: object, origin: str = "built-in") -> StepSetInfo:
+    """A step set's ``StepSetInfo``; a bad schema makes it unusable."""
+    try:
+        return StepSetInfo(name, schema_of(step_set), origin)
+    except TypeError as exc:
+        return StepSetInfo(name, None, origin, str(exc))
+
+
+class Catalog(Mapping[str, StepSetInfo]):
+    """Step sets by name as the loader sees them, made from a mapping of
+    step-set callables; each is looked at when first asked for (a plugin
+    is imported then, not before)."""
+
+    def __init__(self, step_sets: Mapping[str, object],
+                 describe: Callable[[str, object], StepSetInfo] | None = None) -> None:
+        self._step_sets = step_sets
+        self._describe = describe or info_of
+        self._infos: dict[str, StepSetInfo] = {}
+
+    def __getitem__(self, name: str) -> StepSetInfo:
+        if name not in self._infos:
+            self._infos[name] = self._describe(name, self._step_sets[name])
+        return self._infos[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._step_sets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._step_sets)
+
+    def __len__(self) -> int:
+        return len(self._step_sets)
 
 
 def unchecked_options(given: Mapping[str, IniOption]) -> dict[str, StepOptions]:
@@ -154,8 +211,12 @@ def _check(spec: Any, info: StepSetInfo, schema: Schema, parsed: StepOptions,
     for found in problems:
         opt = given.get(found.option) if found.option else None
         location = found.location or (opt.location if opt is not None else named_at)
-        subject = f"buildout [{spec.name}]" + (f" {info.name}.{found.option}"
-                                               if found.option else "")
+        if found.option:
+            subject = f"buildout [{spec.name}] {info.name}.{found.option}"
+        elif found.location is None:   # at the line naming the step set
+            subject = f"buildout [{spec.name}] {list_option}"
+        else:
+            subject = f"buildout [{spec.name}]"
         errors.add(location, found.problem, found.text, found.hint, subject=subject)
 
 

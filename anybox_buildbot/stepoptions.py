@@ -17,8 +17,10 @@ are built. Types raise :class:`~.rules.RuleError`; a schema-level ``check``
 sees all the values and the buildout and returns :class:`Problem` values
 (an option that needs another, a step set that needs a git buildout).
 
-This module owns the types, the declarations and :func:`schema_of`; it
-imports nothing from Buildbot, so the parsing layer can use it.
+This module owns the types, the declarations, the parsed values and
+:func:`schema_of`; it imports nothing from Buildbot, so the parsing layer
+can use it. What the loader knows of each step set (its schema, where it
+comes from) is :class:`.steploading.StepSetInfo`.
 """
 
 from __future__ import annotations
@@ -350,60 +352,6 @@ class StepOptions(Mapping[str, Any]):
         return f"StepOptions({self._values!r})"
 
 
-@dataclass(frozen=True)
-class StepSetInfo:
-    """What the manifest loader knows of one step set: its schema, where it
-    comes from, or why it cannot be used (a plugin that cannot be imported).
-    """
-
-    name: str
-    schema: Schema | None          # None: unusable, see ``problem``
-    origin: str = "built-in"       # "entry point 'x = mod:attr' of dist 1.0"
-    problem: str | None = None
-
-    def unusable_message(self) -> str:
-        return f"step set {self.name!r} cannot be loaded: {self.problem}"
-
-    def unusable_hint(self, option: str) -> str:
-        return (f"{self.origin}: repair or remove that distribution, or take {self.name!r} "
-                f"out of {option}")
-
-
-def info_of(name: str, step_set: object, origin: str = "built-in") -> StepSetInfo:
-    """A step set's ``StepSetInfo``; a bad schema makes it unusable."""
-    try:
-        return StepSetInfo(name, schema_of(step_set), origin)
-    except TypeError as exc:
-        return StepSetInfo(name, None, origin, str(exc))
-
-
-class Catalog(Mapping[str, StepSetInfo]):
-    """Step sets by name as the loader sees them, made from a mapping of
-    step-set callables; each is looked at when first asked for (a plugin
-    is imported then, not before)."""
-
-    def __init__(self, step_sets: Mapping[str, object],
-                 describe: Callable[[str, object], StepSetInfo] | None = None) -> None:
-        self._step_sets = step_sets
-        self._describe = describe or info_of
-        self._infos: dict[str, StepSetInfo] = {}
-
-    def __getitem__(self, name: str) -> StepSetInfo:
-        if name not in self._infos:
-            self._infos[name] = self._describe(name, self._step_sets[name])
-        return self._infos[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._step_sets
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._step_sets)
-
-    def __len__(self) -> int:
-        return len(self._step_sets)
-
-
-__all__ = ["OMIT", "OPEN", "Arguments", "Boolean", "Catalog", "Choice", "Command",
-           "Commands", "Folder", "Names", "Number", "Option", "OptionKey", "Paths", "SinglePath",
-           "Problem", "Raw", "Schema", "StepOptions", "StepSetInfo", "Text", "info_of",
-           "schema_of"]
+__all__ = ["OMIT", "OPEN", "Arguments", "Boolean", "Choice", "Command", "Commands", "Folder",
+           "Names", "Number", "Option", "OptionKey", "OptionType", "Paths", "Problem", "Raw",
+           "Schema", "SinglePath", "StepOptions", "Text", "schema_of"]

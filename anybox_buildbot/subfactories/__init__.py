@@ -38,7 +38,7 @@ from buildbot.plugins import util
 
 from ..errors import Errors
 from ..manifest import BuildoutSpec
-from ..stepoptions import Catalog, StepSetInfo, info_of
+from ..steploading import Catalog, StepSetInfo, info_of
 from ..steps.capabilities import ENV_PROPERTY
 
 ENTRY_POINT_GROUP = "anybox_buildbot.subfactories"

@@ -59,6 +59,9 @@ def info_of(name: str, step_set: object, origin: str = "built-in") -> StepSetInf
         return StepSetInfo(name, schema_of(step_set), origin)
     except TypeError as exc:
         return StepSetInfo(name, None, origin, str(exc))
+    except Exception as exc:   # a plugin's attribute that raises when read
+        return StepSetInfo(name, None, origin, f"reading its schema failed: "
+                           f"{type(exc).__name__}: {exc}")
 
 
 class Catalog(Mapping[str, StepSetInfo]):
@@ -182,6 +185,11 @@ def _parse(buildout: str, spec: Any, info: StepSetInfo, list_option: str, named_
         except RuleError as exc:
             errors.add(opt.location, exc.problem, _shown(exc.text, opt), exc.hint or option.hint,
                        subject=subject)
+            continue
+        except Exception as exc:   # a plugin's type or check with a bug
+            errors.add(opt.location, f"step set {info.name!r} failed to check this value: "
+                       f"{type(exc).__name__}: {exc}", _shown(None, opt),
+                       hint=f"{info.origin}: report it to its authors", subject=subject)
             continue
         if problem is not None:
             errors.add(opt.location, problem, _shown(None, opt), option.hint, subject=subject)

@@ -55,3 +55,17 @@ def typed(options, context):
 
 
 typed.schema = Schema(Option("level", Number(minimum=1, maximum=9), default=1))
+
+
+class _Fragile:
+    """An option type with a bug: it raises something else than RuleError."""
+
+    def parse(self, text, key):
+        return int(text) // 0
+
+
+def fragile(options, context):
+    return StepSet()
+
+
+fragile.schema = Schema(Option("level", _Fragile()))

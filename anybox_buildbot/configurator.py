@@ -23,12 +23,14 @@ from .dispatch import Miss, Plan, make_plan
 from .errors import ConfigError, Errors, Location
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
-from .notify import MailSettings
+from .notify import MailSettings, check_secrets
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
+from .rules import secret_name
 from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
+from .vcsref import prefix_problem
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
@@ -45,13 +47,27 @@ def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     prefixes = (value,) if isinstance(value, str) else tuple(value)
-    bad = [p for p in prefixes if not isinstance(p, str) or not p.strip()
-           or any(c.isspace() or not c.isprintable() for c in p)]
-    if bad:
-        raise ConfigError([f"auto_watch_allowed: {bad[0]!r} is not a URL prefix (give "
-                           "strings such as 'https://git.example.com/acme/' or "
-                           "'git@git.example.com:acme/')"])
+    problems = [(p, prefix_problem(p) if isinstance(p, str) else "not a string")
+                for p in prefixes]
+    messages = [f"auto_watch_allowed: {p!r} is not a URL prefix: {problem} (give prefixes such "
+                "as 'https://git.example.com/acme/', 'git@git.example.com:acme/' or "
+                "'/srv/git/')" for p, problem in problems if problem]
+    if messages:
+        raise ConfigError(messages)
     return prefixes
+
+
+def _secret_names(value: str | Sequence[str] | None) -> frozenset[str] | None:
+    """``manifest_secrets`` as a set of names; a lone string is one name."""
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else tuple(value)
+    bad = [n for n in names if secret_name(f"%(secret:{n})s") != n]
+    if bad:
+        raise ConfigError([f"manifest_secrets: {bad[0]!r} is not a secret name (give "
+                           "names such as 'github_token', as written in "
+                           "token=%(secret:github_token)s)"])
+    return frozenset(names)
 
 
 def prefer_priority(builder, workers, buildrequest):
@@ -85,6 +101,7 @@ class BuildoutsConfigurator:
                  strict: bool = False,
                  vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
                  auto_watch_allowed: str | Sequence[str] | None = None,
+                 manifest_secrets: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
                  smtp_password: str | None = None) -> None:
@@ -99,6 +116,9 @@ class BuildoutsConfigurator:
         #: each buildout's own hosts (``watching.default_allowed``).
         self.auto_watch_allowed = _prefixes(auto_watch_allowed)
         self.watch_dir = self.basedir / WATCH_DIR
+        #: Secrets a manifest's ``token=%(secret:NAME)s`` may name; None: any
+        #: but those the master uses itself (``_reserved_secrets``).
+        self.manifest_secrets = _secret_names(manifest_secrets)
         self.strict = strict
         # Mail of manifest 'notify = mail ...' lines and of notify_on_missing.
         self.mail_settings = MailSettings(mail_from, smtp_host, smtp_port, smtp_user,
@@ -297,6 +317,28 @@ class BuildoutsConfigurator:
         self._watch_cache = (key, result)
         return result
 
+    def _reserved_secrets(self, workers: Iterable[WorkerSpec]) -> dict[str, str]:
+        """Secrets the master uses itself -> what uses them (for messages)."""
+        reserved = {}
+        for key in ("smtp_user", "smtp_password"):
+            name = secret_name(getattr(self.mail_settings, key))
+            if name is not None:
+                reserved[name] = f"the master's {key}"
+        for spec in workers:
+            if spec.secret_name is not None:
+                reserved[spec.secret_name] = f"the password of worker {spec.name!r}"
+        return reserved
+
+    def _check_secrets(self, workers: Iterable[WorkerSpec], errors: Errors) -> None:
+        """Manifests name only secrets they may send (``notify.check_secrets``);
+        ``manifest_secrets`` itself must not list a reserved one."""
+        reserved = self._reserved_secrets(workers)
+        for name in sorted((self.manifest_secrets or frozenset()) & reserved.keys()):
+            errors.add(None, f"manifest_secrets lists {name!r}, which is {reserved[name]}",
+                       hint="a manifest names the server its secrets are sent to: list "
+                       "only tokens meant for such servers", subject="BuildoutsConfigurator")
+        check_secrets(self.buildouts.values(), reserved, self.manifest_secrets, errors)
+
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
         repos, _watches = self._watches()
@@ -313,6 +355,7 @@ class BuildoutsConfigurator:
         specs = self._load_buildouts(self.manifest_paths, errors)
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
+        self._check_secrets(worker_specs, errors)
         plan = self._make_plan(errors) if not errors else None
         made = self._make_factories(specs, registry, errors) if not errors else {}
         reporters = (make_reporters(self.buildouts.values(), plan.builders_of(), worker_specs,

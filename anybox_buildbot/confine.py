@@ -7,7 +7,9 @@ configuration file and ``subdir=`` of a checkout become step directories
 on the worker; a standalone file is read on the master and shipped. The
 rules here keep each one where it belongs *by construction*: a name is
 made of characters that cannot form a path, a relative path cannot climb
-out, a file must resolve (symlinks followed) inside its folder.
+out, a file must resolve (symlinks followed) inside its folder, and a
+buildout section or option name given to ``bin/buildout`` cannot be read
+as one of its options.
 
 The parsers apply them at the offending line (a ``ConfigError`` with a
 hint); the few places that build a path from a name check again with
@@ -21,6 +23,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+
+from .rules import PART_NAME, PART_NAME_RULE
 
 #: Section (buildout) names, capability versions and abbrevs: safe in file
 #: names, directory names and command lines (no '/', no leading '-' or '.').
@@ -41,6 +45,10 @@ WORKER_NAME_RULE = ("letters, digits, '_' and '-', starting with a letter or '_'
                     "at most 50 characters (Buildbot's rule)")
 MAX_WORKER_NAME = 50
 RESERVED_WORKER_NAMES = frozenset({"debug", "change", "status"})
+
+#: Buildout section (part) and option names: the one rule of rules.py.
+BUILDOUT_WORD = PART_NAME
+BUILDOUT_WORD_RULE = PART_NAME_RULE
 
 
 def _bad_character(text: str, allowed: re.Pattern[str]) -> str:

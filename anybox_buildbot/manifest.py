@@ -383,8 +383,33 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
             reader.error(loc, "buildout-options", "expected section:option=value", text,
                          hint="e.g. buildout:newest=false")
             continue
+        # The words land in bin/buildout's argv: '-c/etc/x.cfg:a=b' would be
+        # read as its option -c (a config from anywhere), '-D:a=b' as -D.
+        bad = [(what, word) for what, word in (("section", match["section"]),
+                                               ("option", match["option"]))
+               if not is_part_name(word)]
+        if bad:
+            what, word = bad[0]
+            reader.error(loc, "buildout-options", f"invalid buildout {what} name {word!r}",
+                         text, hint=f"section and option names are {PART_NAME_RULE}, "
+                         "e.g. buildout:newest=false, versions:zc.buildout=3.0.1")
+            continue
         result.append((match["section"], match["option"], match["value"].strip()))
     return tuple(result)
+
+
+def _parse_buildout_part(reader: _SectionReader) -> str | None:
+    """``buildout-part``: a part name, which becomes ``bin/<part>``."""
+    got = reader.single("buildout-part")
+    if got is None:
+        return None
+    part, loc = got
+    if not is_part_name(part):
+        reader.error(loc, "buildout-part", "invalid buildout part name", part,
+                     hint=f"the name of a [section] of the buildout, {PART_NAME_RULE}, "
+                     "e.g. buildout-part = odoo")
+        return None
+    return part
 
 
 def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]:
@@ -412,19 +437,6 @@ def _parse_test_command(reader: _SectionReader) -> tuple[str, ...]:
                      hint="e.g. test-command = bin/test -v")
         return DEFAULT_TEST_COMMAND
     return command
-
-
-def _parse_part(reader: _SectionReader) -> str | None:
-    """``buildout-part``: a buildout section name (it becomes ``bin/PART``)."""
-    got = reader.single("buildout-part")
-    if got is None:
-        return None
-    if not is_part_name(got[0]):
-        reader.error(got[1], "buildout-part", "invalid buildout part name", got[0],
-                     hint=f"the name of a [section] of the buildout ({PART_NAME_RULE}), "
-                     "e.g. buildout-part = odoo")
-        return None
-    return got[0]
 
 
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
@@ -497,7 +509,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         else:
             reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
                          hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
-    part = _parse_part(reader)
+    part = _parse_buildout_part(reader)
     test_command = _parse_test_command(reader)
     spec_kwargs = dict(
         post_dl_steps=reader.step_names("post-dl-steps"),

@@ -17,10 +17,13 @@ written ``%(secret:NAME)s``; a literal token is refused and never echoed.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .errors import Errors, Location, ParseError, did_you_mean
 from .rules import (
@@ -29,6 +32,7 @@ from .rules import (
     SECRET_REFERENCE,
     is_mail_address,
     is_mail_sender,
+    secret_name,
     split_list,
 )
 
@@ -157,7 +161,29 @@ def _parse_http_url(url: str, text: str, kind: str,
             problem = "the URL has no host"
     if problem is not None:
         raise ParseError(problem, text, hint=f"form: {FORMS[kind]}", column=column)
+    address = literal_address(parts.hostname or "")
+    if address is not None and address.is_link_local:
+        raise ParseError("link-local address refused (cloud metadata services answer "
+                         "there)", text, hint="give the receiver's own host name or "
+                         "address; loopback and private addresses are accepted",
+                         column=column)
     return parts
+
+
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a host name is written as, in any form the master's
+    resolver reads (``169.254.169.254``, ``2852039166``, ``0xa9.0xfe.43518``,
+    ``[::ffff:169.254.169.254]``); None for a name to resolve."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _status_server(kind: str, where: str, text: str, column: int) -> str:
@@ -281,6 +307,46 @@ def parse_notify_option(lines: Iterable[tuple[str, Location]], errors: Errors,
     return tuple(targets)
 
 
+class Notifying(Protocol):
+    """What the notify checks and the reporters read of a buildout."""
+
+    name: str
+    notify: tuple[NotifyTarget, ...]
+
+
+def check_secrets(buildouts: Iterable[Notifying], reserved: Mapping[str, str],
+                  allowed: frozenset[str] | None, errors: Errors) -> None:
+    """Refuse the ``token=%(secret:NAME)s`` a manifest may not use.
+
+    A manifest names the server a token is sent to, so a secret it may
+    name is a secret its author may read. ``reserved`` maps the secrets the
+    master uses itself (worker passwords, the SMTP credentials) to what
+    uses them: never reachable from a manifest. ``allowed`` (the master's
+    ``manifest_secrets``), when given, is the whole list of names
+    manifests may use. Each refused line is one error at its location,
+    once even when ``[DEFAULT]`` gives it to many buildouts.
+    """
+    seen: set[tuple[Location | None, str]] = set()
+    for spec in sorted(buildouts, key=lambda s: s.name):
+        for target in spec.notify:
+            name = target.token_secret
+            if name is None or (target.location, name) in seen:
+                continue
+            seen.add((target.location, name))
+            text = f"{target.kind} {target.address} token=%(secret:{name})s"
+            if name in reserved:
+                errors.add(target.location, f"secret {name!r} is {reserved[name]}: a "
+                           "manifest cannot send it anywhere", text,
+                           hint="give the status server its own token, in a secret of its "
+                           "own", subject=f"buildout [{spec.name}] notify")
+            elif allowed is not None and name not in allowed:
+                listed = ", ".join(sorted(allowed)) or "none"
+                errors.add(target.location, f"secret {name!r} is not one manifests may "
+                           "use", text, hint=f"the master admin lists them in "
+                           f"manifest_secrets= (now: {listed})",
+                           subject=f"buildout [{spec.name}] notify")
+
+
 def check_mail_settings(mail: MailSettings, errors: Errors) -> bool:
     """The master's mail settings are usable; each problem goes to ``errors``."""
     subject = "BuildoutsConfigurator"
@@ -301,5 +367,6 @@ def check_mail_settings(mail: MailSettings, errors: Errors) -> bool:
 
 
 __all__ = ["BUILDBOT_MODES", "BUILDBOT_VALID_EMAIL", "FORMS", "MODES", "MailSettings",
-           "NotifyTarget", "check_mail_settings", "is_mail_address", "parse_notify_line",
-           "parse_notify_option"]
+           "NotifyTarget", "Notifying", "check_mail_settings", "check_secrets",
+           "is_mail_address", "literal_address", "parse_notify_line", "parse_notify_option",
+           "secret_name"]

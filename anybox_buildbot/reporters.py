@@ -28,7 +28,7 @@ import hashlib
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from buildbot import config as bbconfig
 from buildbot import interfaces
@@ -54,7 +54,7 @@ from buildbot.reporters.utils import getURLForBuild
 from zope.interface import implementer
 
 from .errors import Errors
-from .notify import ALL_MODES, MailSettings, NotifyTarget, check_mail_settings
+from .notify import ALL_MODES, MailSettings, Notifying, NotifyTarget, check_mail_settings
 from .rules import SECRET_REFERENCE
 
 if TYPE_CHECKING:
@@ -230,18 +230,13 @@ def _secret_or_value(value: str | None) -> str | Interpolate | None:
     return value
 
 
-class _Buildout(Protocol):
-    name: str
-    notify: tuple[NotifyTarget, ...]
-
-
 @dataclass
 class _Destination:
     first: NotifyTarget
     groups: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
 
 
-def group_destinations(buildouts: Iterable[_Buildout],
+def group_destinations(buildouts: Iterable[Notifying],
                        builders_of: Mapping[str, Sequence[str]]
                        ) -> dict[tuple[str, ...], _Destination]:
     """Destination -> modes -> sorted builder names of the buildouts asking.
@@ -335,7 +330,7 @@ def _reporter(dest: _Destination, mail: MailSettings) -> ReporterBase:
     return GitHubStatusPush(token, baseURL=target.api_url, generators=generators, name=name)
 
 
-def make_reporters(buildouts: Iterable[_Buildout], builders_of: Mapping[str, Sequence[str]],
+def make_reporters(buildouts: Iterable[Notifying], builders_of: Mapping[str, Sequence[str]],
                    workers: Iterable[WorkerSpec], mail: MailSettings,
                    errors: Errors) -> list[ReporterBase]:
     """Every reporter the manifests and workers ask for, sorted by name.

@@ -48,10 +48,14 @@ _MAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 _BB_ADDR = r"(?:\S+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+\.?)"
 BUILDBOT_VALID_EMAIL = re.compile(rf"^(?:{_BB_ADDR}|(.+\s+)?<{_BB_ADDR}>\s*)$")
 
-#: Buildout part (section) names, as zc.buildout writes their ``bin/``
-#: scripts: never starting with ``-`` (not an option of bin/buildout).
+#: Buildout section (part) and option names that reach ``bin/buildout``'s
+#: command line (``buildout-options``, ``functional.parts``) or a script
+#: path (``bin/<buildout-part>``): what real buildouts use
+#: (``versions:zc.buildout``, ``buildout:always-checkout``, ``odoo``),
+#: never a leading ``-`` (an option of bin/buildout: ``-c FILE``, ``-D``)
+#: nor ``.`` (``..``), no ``:``, ``=``, ``/`` or whitespace.
 PART_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-PART_NAME_RULE = "letters, digits, '_', '.' and '-', not starting with '.' or '-'"
+PART_NAME_RULE = "letters, digits, '_', '.' and '-', starting with a letter, a digit or '_'"
 
 
 class RuleError(ValueError):
@@ -137,9 +141,10 @@ def is_mail_sender(text: str) -> bool:
     return bool(_MAIL.fullmatch(text))
 
 
-def secret_name(text: str) -> str | None:
-    """NAME of a text that is exactly ``%(secret:NAME)s``, else None."""
-    match = SECRET_REFERENCE.fullmatch(text)
+def secret_name(text: object) -> str | None:
+    """NAME of a text that is exactly ``%(secret:NAME)s``, else None (for
+    anything else, a value that is not even a string included)."""
+    match = SECRET_REFERENCE.fullmatch(text) if isinstance(text, str) else None
     return match["name"] if match else None
 
 

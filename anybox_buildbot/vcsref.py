@@ -13,7 +13,9 @@ revision goes through this one allow-list, whatever its origin:
   characters only (no whitespace, control or shell-quoting characters),
   never starts with ``-``, has no ``-`` at the start of its user or host
   (``ssh://-oProxyCommand=CMD/x``), no ``::`` (git's remote helpers), and
-  no ``..`` path segment (a rewrite rule must not be walked out of);
+  no ``..`` path segment, looked for after percent-decoding, since git and
+  hg decode ``file://`` URLs (``..%2F..%2Fx`` climbs two folders): a
+  rewrite rule or an allowed prefix must not be walked out of;
 - a branch, tag or revision never starts with ``-``, has no ``..``, no
   whitespace or control characters, and for git follows the
   ``git check-ref-format`` rules, for Mercurial the label rules plus no
@@ -28,9 +30,11 @@ hg       ``https://``, ``http://``, ``ssh://``, ``file://``, an absolute
          path (no ``#fragment``: the branch is given apart)
 bzr      ``https://``, ``http://``, ``bzr://``, ``bzr+ssh://``,
          ``sftp://``, ``file://``, ``lp:NAME``, an absolute path
-archive  ``https://``, ``http://``, ``file://``, an absolute path; Buildbot
-         ``%(prop:NAME)s`` interpolations are allowed (the worker script
-         checks the result again at run time)
+archive  ``https://``, ``http://``, ``file://``, an absolute path; the
+         only interpolations are build properties, ``%(prop:NAME)s`` and
+         ``%(prop:NAME:-DEFAULT)s`` (never ``%(secret:...)s``: the worker
+         would send a master secret to the URL's host); the worker script
+         checks the rendered URL again at run time with the same rules
 ======== =================================================================
 
 Pure functions of text: no Buildbot, no file system.
@@ -89,8 +93,15 @@ _SCP_LIKE = re.compile(r"""
     (?P<host>[A-Za-z0-9_][A-Za-z0-9_.-]*)           # github.com (no '/' before ':')
     :(?P<path>[^-].*)                               # acme/erp.git, never '-...'
     """, re.X | re.S)
+#: A prefix naming every scp-like location of a host: ``git@h`` or ``git@h:``.
+_BARE_HOST = re.compile(r"(?:(?P<user>[A-Za-z0-9_][A-Za-z0-9_.+~-]*)@)?"
+                        r"(?P<host>[A-Za-z0-9_][A-Za-z0-9_.-]*):?(?P<path>)")
 _LAUNCHPAD = re.compile(r"lp:[A-Za-z0-9_~+.][A-Za-z0-9_~+./-]*")
-_INTERPOLATION = re.compile(r"%\([^()]*\)s")
+#: The only interpolations an archive URL may hold: a build property, with
+#: an optional plain default. Not ``%(secret:...)s`` (the worker would send
+#: a master secret to the URL's host), ``%(worker:...)s``, ``%(kw:...)s``.
+_INTERPOLATION = re.compile(r"%\(prop:[A-Za-z0-9_][A-Za-z0-9_.-]*(?::-[A-Za-z0-9_.~+-]*)?\)s")
+_MAX_DECODE_ROUNDS = 4
 _GIT_REF_FORBIDDEN = frozenset("~^:?*[\\")
 _HG_REF_FORBIDDEN = frozenset(":'\"\\()!&|~^,")
 
@@ -105,9 +116,26 @@ def _bad_character(text: str, allowed: frozenset[str] | None = None) -> str | No
     return None
 
 
+def _decoded(text: str) -> str | None:
+    """``text`` percent-decoded until nothing changes; None past the bound.
+
+    Decoding comes *before* any splitting: git and hg decode ``file://``
+    URLs (and a server may decode a path) so ``..%2F`` is a ``..`` segment
+    followed by a ``/``. Several rounds cover a text encoded twice
+    (``%252F``); one still changing after them is refused by the callers.
+    """
+    for _round in range(_MAX_DECODE_ROUNDS):
+        plain = urllib.parse.unquote(text)
+        if plain == text:
+            return plain
+        text = plain
+    return None
+
+
 def _dotdot_segment(path: str) -> bool:
-    """A ``..`` segment, also percent-encoded (``%2e%2e``)."""
-    return any(urllib.parse.unquote(part) == ".." for part in re.split(r"[/\\]", path))
+    """A ``..`` segment once decoded (``%2e%2e``, ``..%2F``, ``%5C..``)."""
+    plain = _decoded(path)
+    return plain is None or ".." in re.split(r"[/\\]", plain)
 
 
 def _check_scheme_url(tool: str, scheme: str, rest: str) -> str | None:
@@ -145,8 +173,11 @@ def url_problem(tool: str, url: str) -> str | None:
     bad = _bad_character(text, _URL_CHARS)
     if bad:
         return bad
-    if "::" in text:
+    if "::" in url:  # in the text as written: an interpolation is no excuse
         return "'::' is not allowed (git runs a command for TRANSPORT::ADDRESS URLs)"
+    if interpolated and "%(" in text:
+        return ("only %(prop:NAME)s or %(prop:NAME:-DEFAULT)s interpolations are allowed "
+                "(no secret, worker or other keys: the URL is fetched from the worker)")
     if interpolated and url.startswith("%("):
         return None  # the form is known at run time only: fetch_archive.py checks it
     if tool == "hg" and "#" in text:
@@ -249,17 +280,87 @@ def local_path_of(url: str) -> str | None:
     return None
 
 
-def is_under(url: str, prefix: str) -> bool:
-    """Whether ``url`` is ``prefix`` or inside it, at a boundary.
+def _normal_path(path: str) -> str:
+    """``path`` without empty and ``.`` segments (``a//./b`` is ``a/b``);
+    the leading and trailing ``/`` are kept: they tell a folder apart."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    head = "/" if path.startswith("/") else ""
+    tail = "/" if parts and path.endswith("/") else ""
+    return head + "/".join(parts) + tail
 
-    ``https://h/acme`` covers ``https://h/acme/x.git`` but not
-    ``https://h/acme-evil/x.git`` nor ``https://h/acme@evil.org/``; a
-    prefix ending in ``/`` or ``:`` is a boundary itself. Local locations
-    compare as paths, so ``file:///srv/git/`` covers ``/srv/git/x``.
+
+def _place(location: str) -> tuple[str, str] | None:
+    """(namespace, normalised path) of a location, for prefix comparisons.
+
+    The namespace says where paths are looked up: ``local`` for ``file://``
+    URLs and absolute paths (compared decoded, as git and hg read them),
+    ``SCHEME://AUTHORITY`` (host in lower case) for network URLs,
+    ``[USER@]HOST:`` for scp-like locations and bare ``[USER@]HOST``
+    prefixes, ``lp:`` for Launchpad. A ``:`` separates a namespace from its
+    path only in the scp-like form: in an https path it is a character.
+    Network paths are compared as written: ``acme%2Fx`` is not ``acme/x``.
     """
-    url = local_path_of(url) or url
-    prefix = local_path_of(prefix) or prefix
-    if not prefix or not url.startswith(prefix):
+    local = local_path_of(location)
+    if local is not None:
+        return "local", _normal_path(local)
+    match = _SCHEME_URL.fullmatch(location)
+    if match:
+        authority, slash, path = match["rest"].partition("/")
+        found = _AUTHORITY.fullmatch(authority)
+        if found is None:
+            return None
+        start, end = found.span("host")
+        authority = authority[:start] + authority[start:end].lower() + authority[end:]
+        return f"{match['scheme'].lower()}://{authority}", _normal_path(slash + path)
+    if location.startswith("lp:"):
+        return "lp:", _normal_path(location[3:])
+    found = _SCP_LIKE.fullmatch(location) or _BARE_HOST.fullmatch(location)
+    if found:
+        user = f"{found['user']}@" if found["user"] else ""
+        return f"{user}{found['host'].lower()}:", _normal_path(found["path"] or "")
+    return None
+
+
+def is_under(url: str, prefix: str) -> bool:
+    """Whether ``url`` is ``prefix`` or inside it, at a path boundary.
+
+    Both are split into a namespace (scheme and authority, scp-like host,
+    or the local file system) and a path, normalised (``//`` and ``.``
+    segments dropped; ``file://`` paths decoded): the namespaces must be
+    equal and the path of ``url`` must be the prefix's path or continue it
+    after a ``/``. So ``https://h/acme`` covers ``https://h/acme/x.git``
+    but not ``https://h/acme-evil/x.git``, ``https://h/acme:evil/x.git``
+    nor ``https://h/acme@evil.org/``; ``git@h`` and ``git@h:`` cover every
+    ``git@h:PATH``; ``file:///srv/git/`` covers ``/srv/git/x``. A ``..``
+    segment in either, also percent-encoded (``..%2F``), is never under
+    anything: it could climb out once the tool decodes it.
+    """
+    if not prefix or _dotdot_segment(url) or _dotdot_segment(prefix):
         return False
-    return (len(url) == len(prefix) or prefix[-1] in "/:"
-            or url[len(prefix)] in "/:")
+    inside, outside = _place(url), _place(prefix)
+    if inside is None or outside is None or inside[0] != outside[0]:
+        return False
+    path, base = inside[1], outside[1]
+    if base in ("", "/") or path == base:
+        return True
+    return path.startswith(base) and (base.endswith("/") or path[len(base)] == "/")
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why ``prefix`` cannot be an allowed repository prefix, or None.
+
+    An admin's prefix (``auto_watch_allowed``) is held to the rules of the
+    URLs it admits: a ``..`` segment (also percent-encoded) or a form
+    :func:`is_under` cannot place would silently admit nothing, or more
+    than meant.
+    """
+    if not prefix:
+        return "empty prefix"
+    bad = _bad_character(prefix, _URL_CHARS)
+    if bad:
+        return bad
+    if _dotdot_segment(prefix):
+        return "'..' is not allowed in a prefix (also percent-encoded, e.g. '..%2F')"
+    if _place(prefix) is None:
+        return "not a form of repository location"
+    return None

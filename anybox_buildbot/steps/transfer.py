@@ -1,7 +1,8 @@
 """File transfers between the master and a worker that keep to their place.
 
 ``BestEffortUpload`` brings back an optional result (the auto-watch
-report): the docs promise that auto-watch problems are never fatal, so any
+report, a JUnit report): the docs promise that auto-watch problems are
+never fatal and a missing test report only warns, so any
 fault, on the worker or on the master's disk (a file where the ``watch/``
 folder should be, a full disk), ends the step with WARNINGS and a
 ``problem`` log saying what failed and how to fix it; the build goes on.
@@ -27,10 +28,12 @@ from ..confine import resolves_inside
 
 
 class BestEffortUpload(FileUpload):
-    """Upload ``workersrc`` to ``masterdest``, a file directly in ``root``.
+    """Upload ``workersrc`` to ``masterdest``, a file inside ``root``.
 
     ``purpose`` names the file in messages (``"the auto-watch report"``).
-    Never halts nor fails the build: a fault gives WARNINGS.
+    ``masterdest`` may be a renderable (``results/<builder>/<number>/...``);
+    once rendered, its folder must resolve inside ``root`` (symlinks
+    followed). Never halts nor fails the build: a fault gives WARNINGS.
     """
 
     def __init__(self, workersrc: str, masterdest: str, *, root: str, purpose: str,
@@ -44,8 +47,10 @@ class BestEffortUpload(FileUpload):
 
     async def run(self) -> int:
         dest = os.path.abspath(self.masterdest)
-        if os.path.realpath(os.path.dirname(dest)) != os.path.realpath(self.root):
-            return await self._give_up(f"{dest} is not a file directly in {self.root}: "
+        root = os.path.realpath(self.root)
+        folder = os.path.realpath(os.path.dirname(dest))
+        if folder != root and not folder.startswith(root + os.sep):
+            return await self._give_up(f"{dest} is not a file inside {self.root}: "
                                        "nothing was written.", "fix the step's destination")
         self._master_fault = None
         try:

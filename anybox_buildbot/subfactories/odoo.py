@@ -26,6 +26,7 @@ from typing import Any
 
 from buildbot.plugins import util
 
+from ..rules import is_part_name
 from ..stepoptions import Arguments, Choice, Names, Option, Problem, Schema
 from ..steps.capabilities import ENV_PROPERTY
 from ..steps.database import TESTING_DB_PROPERTY
@@ -92,8 +93,17 @@ def _odoo_step(kind: str, script: str, addons: tuple[str, ...], extra: tuple[str
 
 def _make(kind: str):
     def step_set(options: Mapping[str, Any], context: StepContext) -> StepSet:
+        spec = context.buildout
+        part = spec.buildout_part
+        if part is None or not is_part_name(part):
+            # checked when the manifest was loaded; again for a spec made
+            # another way (the API): never a script path from a bad name
+            context.errors.add(spec.location, "invalid buildout part name", str(part),
+                               hint="the name of a [section] of the buildout, e.g. odoo",
+                               subject=f"buildout [{spec.name}] buildout-part")
+            return StepSet()
         prelude = database_prelude(kind, context)
-        script = f"bin/{context.buildout.buildout_part}"
+        script = f"bin/{part}"
         return StepSet(steps=[*prelude.steps,
                               _odoo_step(kind, script, options["addons"], options["args"],
                                          options["log_errors"], context.workdir)],

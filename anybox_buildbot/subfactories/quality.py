@@ -45,6 +45,11 @@ from .testing import master_base
 
 TOOLS = ("ruff", "flake8")
 DOCS_DIR = "docs"
+#: The HTML a ``sphinx-doc`` build may send to the master, as the
+#: uncompressed tar stream of its build folder (so the unpacked files are
+#: no larger): a build writing gigabytes must not fill the master's disk.
+#: More fails ``upload-docs``, and nothing is published.
+DOCS_MAX_BYTES = 256 * 1024 * 1024
 _BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/@+-]+(?<![./])(?<!\.lock)")
 _AUTHOR = re.compile(r"(?P<name>[^<>\n]+?)\s*<(?P<email>[^<>\s]+)>")
 DEFAULT_AUTHOR = "buildbot <buildbot@localhost>"
@@ -111,7 +116,7 @@ def sphinx_doc_steps(options: Mapping[str, Any], context: StepContext) -> StepSe
                            workdir=workdir, env=env, haltOnFailure=True,
                            description=["sphinx-build"], descriptionDone=["sphinx-build"]),
         steps.DirectoryUpload(name="upload-docs", workersrc=build_dir, masterdest=incoming,
-                              workdir=workdir, haltOnFailure=True),
+                              workdir=workdir, maxsize=DOCS_MAX_BYTES, haltOnFailure=True),
         PublishDirectory(name="publish-docs", source=incoming, target=f"{docs}/{name}"),
     ])
 

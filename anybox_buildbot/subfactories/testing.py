@@ -27,6 +27,7 @@ from ..steps.capabilities import ENV_PROPERTY
 from ..steps.common import CACHE_LOCK, buildout_command, buildout_dir, cache_dir
 from ..steps.publish import BuildResultPath
 from ..steps.testing import JUnitSummary, RunTests
+from ..steps.transfer import BestEffortUpload
 from . import StepContext, StepSet
 
 #: Master-side folder (under the master directory) of uploaded test reports.
@@ -95,15 +96,18 @@ def pytest_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
             haltOnFailure=True, description=["pytest"], descriptionDone=["pytest"])])
     # Outside the checkout: never committed, never mistaken for a source.
     report = f"{builder_dir_from(workdir)}/anybox-results/pytest.xml"
-    on_master = BuildResultPath(master_base(context, RESULTS_DIR), "pytest.xml")
+    results = master_base(context, RESULTS_DIR)
+    on_master = BuildResultPath(results, "pytest.xml")
     return StepSet(steps=[
         RunTests(name="pytest", command=[*command, f"--junitxml={report}", *args, *paths],
                  report=report, returncode_property="pytest_returncode",
                  workdir=workdir, env=env, haltOnFailure=False,
                  description=["pytest"], descriptionDone=["pytest"]),
-        steps.FileUpload(name="upload-junit", workersrc=report, masterdest=on_master,
-                         workdir=workdir, maxsize=JUNIT_MAX_BYTES, mode=0o644,
-                         flunkOnFailure=False, warnOnFailure=True),
+        # Optional: a master that cannot store the report warns (the summary
+        # then says there is none), the build goes on, never an EXCEPTION.
+        BestEffortUpload(name="upload-junit", workersrc=report, masterdest=on_master,
+                         root=results, purpose="the JUnit report", workdir=workdir,
+                         maxsize=JUNIT_MAX_BYTES, mode=0o644),
         JUnitSummary(name="pytest-summary", report=on_master,
                      returncode_property="pytest_returncode"),
     ])

@@ -7,8 +7,9 @@ version-controlled checkout holding it; it also reads develop sources
 declared the mr.developer way (``[sources]``: ``name = git URL
 branch=B``) and the gp.vcsdevelop way (``vcs-extends-develop =
 git+URL@BRANCH#egg=NAME``). Writes ``{"repos": [{"vcs", "url",
-"branch"}]}`` to OUT. Standard library only; never fails the build for an
-unreadable file (it is reported and skipped).
+"branch"}]}`` to OUT, a new file (never through a symlink found there).
+Standard library only; never fails the build for an unreadable file (it
+is reported and skipped).
 """
 
 from __future__ import annotations
@@ -114,17 +115,41 @@ def inspect(cfg: str) -> tuple[list[dict], list[str]]:
     return unique, problems
 
 
+def remove(path: str) -> None:
+    """Remove ``path`` if it exists (a symlink itself, never its target)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def write_new(path: str, text: str) -> None:
+    """Write ``text`` to a file that this call creates.
+
+    OUT is in the checkout, where a commit may have put a symlink of that
+    name (to ``~/.ssh/authorized_keys``...): the old file is removed first,
+    and ``O_EXCL | O_NOFOLLOW`` refuse anything that reappears there, so
+    the report is never written through a link.
+    """
+    remove(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: autowatch.py CFG OUT", file=sys.stderr)
         return 2
+    # Before anything else: if this run fails, no stale file and no link
+    # named OUT is left for the upload step to send.
+    remove(argv[1])
     repos, problems = inspect(argv[0])
     for problem in problems:
         print("skipped:", problem)
     for repo in repos:
         print(f"watch: {repo['vcs']} {repo['url']} {repo['branch'] or ''}".rstrip())
-    with open(argv[1], "w", encoding="utf-8") as handle:
-        json.dump({"repos": repos}, handle, indent=1, sort_keys=True)
+    write_new(argv[1], json.dumps({"repos": repos}, indent=1, sort_keys=True))
     return 0
 
 

@@ -4,7 +4,8 @@ The attacks of issue 10 that need a running master: a standalone file
 swapped for a symlink after the configuration was loaded, a section name
 that would write an auto-watch report outside ``watch/``, and a ``watch``
 folder the master cannot write into (the auto-watch upload is optional: it
-must end with WARNINGS and the tests must still run).
+must end with WARNINGS and the tests must still run), and the same for the
+``results`` folder of JUnit reports.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ BUILD_TIMEOUT = 300
 SUCCESS, WARNINGS, FAILURE = 0, 1, 2
 SECRET = "TOPSECRET-7f3a9c"
 EMPTY_BUILDOUT = "[buildout]\nparts =\n"
-MANIFEST = """\
+#: Stands for pytest: writes a JUnit report of one passing test case where
+#: ``--junitxml=PATH`` says.
+JUNIT_WRITER = ("import os,sys;p=sys.argv[1].split('=',1)[1];"
+                "os.makedirs(os.path.dirname(p),exist_ok=True);"
+                "open(p,'w').write('<testsuite><testcase/></testsuite>')")
+MANIFEST = f"""\
 [watched]
 buildout = standalone plain.cfg
 auto-watch = true
@@ -31,6 +37,11 @@ test-command = echo tests ran
 [shipped]
 buildout = standalone shipped.cfg
 test-command = cat buildout.cfg
+
+[junit]
+buildout = standalone plain.cfg
+post-buildout-steps = pytest
+pytest.command = python3 -c "{JUNIT_WRITER}"
 """
 
 
@@ -116,6 +127,32 @@ def test_a_folder_in_place_of_the_report_only_warns(setup: Setup) -> None:
     assert '"repos"' in report.read_text()
 
 
+def test_a_file_in_place_of_the_results_folder_only_warns(setup: Setup) -> None:
+    """The JUnit report of the ``pytest`` step set is optional too: a master
+    that cannot store it ends ``upload-junit`` with WARNINGS (Buildbot's
+    own FileUpload made the build an EXCEPTION), the summary says there is
+    no report, and the build is not lost."""
+    results = setup.master.basedir / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    results.write_text("not a folder\n")
+    try:
+        build, steps = setup.force("junit")
+        assert build["results"] == WARNINGS, build["state_string"]
+        assert steps["pytest"]["results"] == SUCCESS
+        assert steps["upload-junit"]["results"] == WARNINGS
+        assert steps["pytest-summary"]["results"] == WARNINGS
+        problem = setup.rest.step_log(build["buildid"], "upload-junit", "problem")
+        assert "The master could not write the JUnit report" in problem
+        assert "make it a folder the master can write to" in problem
+    finally:
+        results.unlink()
+    build, steps = setup.force("junit")
+    assert build["results"] == SUCCESS, build["state_string"]
+    assert steps["upload-junit"]["results"] == SUCCESS
+    summary = setup.rest.step_log(build["buildid"], "pytest-summary", "summary")
+    assert "1 passed, 0 failed" in summary
+
+
 def test_standalone_file_swapped_for_a_symlink_is_not_shipped(setup: Setup) -> None:
     """The manifest's folder may change between two reconfigs (a ``git pull``):
     the download checks again, when the build runs, that the file is inside."""
@@ -149,8 +186,9 @@ def test_section_name_cannot_write_a_report_outside_watch(setup: Setup) -> None:
         rc, output = setup.master.reconfig()
         assert rc != 0, output
         log = setup.master.log_text()
-        assert "MANIFEST.cfg:10: invalid buildout name: '[../../escaped]'" in log
-        assert set(setup.rest.builders()) == {"watched", "shipped"}
+        line = MANIFEST.count("\n") + 2
+        assert f"MANIFEST.cfg:{line}: invalid buildout name: '[../../escaped]'" in log
+        assert set(setup.rest.builders()) == {"watched", "shipped", "junit"}
         assert not outside.exists()
     finally:
         manifest.write_text(MANIFEST)

@@ -162,11 +162,26 @@ def test_destination_ignores_modes_and_repository() -> None:
     ("gitlab project token=%(secret:gl)s", "expected GROUP/PROJECT or a URL"),
     ("gitea owner/repo token=%(secret:gt)s", "gitea needs the server URL at column 7"),
     ("github token=%(secret:gh)s", "missing URL or repository"),
+    # link-local addresses (cloud metadata services), however written
+    ("http http://169.254.169.254/latest/meta-data/", "link-local address refused (cloud "
+     "metadata services answer there) at column 6"),
+    ("http http://2852039166/", "link-local address refused"),
+    ("http http://0xa9.0xfe.43518/", "link-local address refused"),
+    ("http http://[fe80::1]/x", "link-local address refused"),
+    ("http http://[::ffff:169.254.169.254]/", "link-local address refused"),
+    ("gitea http://169.254.0.1:3000/ token=%(secret:gt)s", "link-local address refused"),
 ])
 def test_bad_lines(line: str, expected: str) -> None:
     (message,) = errors_of(line)
     assert expected in message
     assert message.startswith("MANIFEST.cfg:7: buildout [app] notify: ")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8010/hook", "http://localhost/x",
+                                 "https://10.1.2.3/ci", "http://[::1]:9000/",
+                                 "https://hooks.example.com/"])
+def test_loopback_and_private_receivers_are_accepted(url: str) -> None:
+    assert parse_notify_line(f"http {url}").address == url
 
 
 def test_literal_token_is_refused_and_never_echoed() -> None:

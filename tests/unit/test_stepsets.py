@@ -37,7 +37,10 @@ from anybox_buildbot.steps.publish import (
     safe_name,
 )
 from anybox_buildbot.steps.testing import JUnitSummary, RunTests, parse_junit
+from anybox_buildbot.steps.transfer import BestEffortUpload
 from anybox_buildbot.subfactories import StepContext, builtin_catalog, builtin_step_sets
+from anybox_buildbot.subfactories.quality import DOCS_MAX_BYTES
+from anybox_buildbot.subfactories.testing import JUNIT_MAX_BYTES
 
 MASTER = Path("/srv/master")
 GIT = "buildout = git file:///srv/git/app.git main buildout.cfg"
@@ -110,7 +113,10 @@ def test_pytest_runs_with_junit_report_uploaded_and_summarised(tmp_path: Path) -
     assert run.kwargs["workdir"] == "build"
     assert run.kwargs["report"] == "../anybox-results/pytest.xml"
     assert run.kwargs["haltOnFailure"] is False   # the report must still be uploaded
-    assert upload.step_class is steps.FileUpload
+    # Optional: a master-side fault warns (never an EXCEPTION that ends the build)
+    assert upload.step_class is BestEffortUpload
+    assert upload.kwargs["root"] == "/srv/master/results"
+    assert upload.kwargs["maxsize"] == JUNIT_MAX_BYTES
     assert upload.kwargs["workersrc"] == "../anybox-results/pytest.xml"
     assert render(upload.kwargs["masterdest"], buildername="app", buildnumber=7) == \
         "/srv/master/results/app/7/pytest.xml"
@@ -187,6 +193,8 @@ def test_sphinx_doc_builds_uploads_and_publishes(tmp_path: Path) -> None:
                                             "docs", "out/html"]
     assert upload.step_class is steps.DirectoryUpload
     assert upload.kwargs["workersrc"] == "out/html"
+    assert upload.kwargs["maxsize"] == DOCS_MAX_BYTES == 256 * 1024 * 1024  # docs/stepsets.rst
+    assert not upload.kwargs.get("compress")   # unpacked files: no larger than the bound
     assert render(upload.kwargs["masterdest"], buildername="app", buildnumber=2) == \
         "/srv/master/docs/.incoming/app-app-2"
     assert publish.step_class is PublishDirectory

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
-from anybox_buildbot.vcsref import host_of, is_under, local_path_of, ref_problem, url_problem
+from anybox_buildbot.vcsref import (
+    host_of,
+    is_under,
+    local_path_of,
+    prefix_problem,
+    ref_problem,
+    url_problem,
+)
 
 ACCEPTED_URLS = [
     ("git", "https://github.com/acme/erp.git"),
@@ -215,3 +226,120 @@ def test_local_path_of() -> None:
 ])
 def test_is_under(url: str, prefix: str, under: bool) -> None:
     assert is_under(url, prefix) is under
+
+
+# --------------------------------------------------------------------------- #
+# Security review of issue 10: '..' hidden behind a percent-encoded '/'
+# --------------------------------------------------------------------------- #
+
+ESCAPES = [
+    "file:///srv/git/app.git%2F..%2F..%2Fsecret%2Frepo.git",
+    "file:///srv/git/..%2F..%2Fsecret/repo.git",
+    "https://git.example.com/acme/x%2F..%2F..%2Fother/repo.git",
+]
+
+
+@pytest.mark.parametrize("url", ESCAPES)
+def test_percent_encoded_slash_does_not_hide_a_dotdot_segment(url: str) -> None:
+    # vcsref promises "no '..' path segment" (and checks '%2e%2e'), but a
+    # segment '..%2F..%2Fsecret' decodes to '../../secret' in git and hg.
+    assert url_problem("git", url) is not None
+
+
+@pytest.mark.parametrize("tool, url", [
+    ("git", "https://h/a/..%252F..%252Fb.git"),       # encoded twice
+    ("git", "git@h:acme/..%2F..%2Fother.git"),
+    ("hg", "/srv/hg/%2E%2E%5C..%5Cx"),                 # '\\' encoded
+    ("archive", "https://h/a/%2e%2E%2Fb.tgz"),
+    ("git", "https://h/a/" + ("%" + "25" * 4 + "2e") * 2),  # '..' encoded 5 times
+])
+def test_encoded_dotdot_is_refused_however_it_is_encoded(tool: str, url: str) -> None:
+    found = url_problem(tool, url)
+    assert found is not None and "'..'" in found, found
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which("hg") is None, reason="needs hg")
+def test_hg_follows_the_percent_encoded_escape_too(tmp_path: Path) -> None:
+    (tmp_path / "srv").mkdir()
+    secret = tmp_path / "hgsecret" / "r"
+    secret.parent.mkdir()
+    assert _run("hg", "init", str(secret)).returncode == 0
+    escaped = f"file://{tmp_path}/srv/..%2Fhgsecret/r"
+    assert _run("hg", "identify", escaped).returncode == 0  # hg reads it
+    assert url_problem("hg", escaped) is not None
+
+
+def test_prefix_boundary_colon_does_not_admit_another_https_path() -> None:
+    # ':' is a boundary for scp-like prefixes (git@h:acme), not in an https
+    # path: 'acme:evil' is another repository than 'acme/...'.
+    assert not is_under("https://git.example.com/acme:evil/x.git",
+                        "https://git.example.com/acme")
+
+
+@pytest.mark.parametrize("url, prefix, under", [
+    # a decoded '..' is under nothing, whatever the prefix
+    ("file:///srv/git/..%2F..%2Fsecret/repo.git", "/srv/git/", False),
+    ("/srv/git/../../etc/repo", "/srv/git/", False),
+    ("https://h/acme/x%2F..%2F..%2Fother/r.git", "https://h/acme/", False),
+    ("git@h:acme/..%2Fother.git", "git@h:acme", False),
+    ("https://h/acme/x.git", "https://h/acme/../", False),
+    # the namespace is the scheme and authority: another port is elsewhere
+    ("https://h:8443/acme/x.git", "https://h", False),
+    ("https://h:8443/acme/x.git", "https://h:8443/acme", True),
+    ("https://H.example.com/acme/x.git", "https://h.EXAMPLE.com/acme", True),
+    ("ssh://git@h/acme/x.git", "git@h:acme", False),
+    ("git@h:acme:x.git", "git@h:acme", False),
+    # paths are normalised: '//' and '.' segments say nothing
+    ("file:///srv/git//./x.git", "/srv/git/", True),
+    ("https://h/acme//x.git", "https://h/acme/", True),
+    # an encoded '/' is not a path boundary on a server
+    ("https://h/acme%2Fx.git", "https://h/acme", False),
+    ("git@h:x.git", "git@h:", True),
+])
+def test_is_under_compares_normalised_places(url: str, prefix: str, under: bool) -> None:
+    assert is_under(url, prefix) is under
+
+
+@pytest.mark.parametrize("prefix, problem", [
+    ("https://h/acme/..%2F", "'..'"),
+    ("/srv/git/../", "'..'"),
+    ("https://h/a b", "whitespace"),
+    ("", "empty"),
+    ("https://-h/x", "not a form"),
+])
+def test_prefix_problem(prefix: str, problem: str) -> None:
+    found = prefix_problem(prefix)
+    assert found is not None and problem in found, found
+
+
+@pytest.mark.parametrize("prefix", [
+    "https://git.example.com/acme/", "git@git.example.com:acme/", "git@h", "/srv/git/",
+    "file:///srv/git/", "lp:", "ssh://git@h:2222/x",
+])
+def test_prefix_problem_accepts_prefixes(prefix: str) -> None:
+    assert prefix_problem(prefix) is None
+
+
+# --------------------------------------------------------------------------- #
+# Security review of issue 10: archive URLs take build properties only
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize("key", ["secret:w1pass", "worker:host", "kw:x", "src::branch"])
+def test_archive_url_interpolation_is_prop_only(key: str) -> None:
+    assert url_problem("archive", f"https://files.example.com/%({key})s.tar.gz") is not None
+
+
+@pytest.mark.parametrize("url", [
+    "https://h/%(prop:x:~y)s.tgz",                       # other Interpolate operators
+    "https://h/%(prop:x:+%(secret:w1pass)s)s.tgz",
+    "https://h/%(prop:x:-%(secret:w1pass)s)s.tgz",       # a secret as a default
+    "https://h/%(prop:x)s::%(prop:y)s.tgz",
+    "%(secret:archive_url)s",                            # the whole URL, any host
+    "https://h/%(prop:-x)s.tgz",
+])
+def test_archive_url_interpolation_tricks_are_refused(url: str) -> None:
+    assert url_problem("archive", url) is not None

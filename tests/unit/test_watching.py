@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -495,3 +497,84 @@ def test_pollers_refuse_what_vcsref_refuses_even_from_a_hand_made_map() -> None:
     assert len(warnings) == 2
     assert "'--upload-pack=/tmp/evil.sh' is not polled" in warnings[0]
     assert "branch '--config=hooks.x=y'" in warnings[1]
+
+
+# --------------------------------------------------------------------------- #
+# Security review of issue 10: '..' hidden behind a percent-encoded '/'
+# --------------------------------------------------------------------------- #
+
+def _git(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *argv], capture_output=True, text=True, check=False)
+
+
+def _make_git_repo_with_branch(work: Path, bare: Path, branch: str) -> None:
+    env_args = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+    assert _git("init", "-q", "-b", branch, str(work)).returncode == 0
+    (work / "f").write_text("x")
+    assert _git("-C", str(work), "add", "f").returncode == 0
+    assert _git(*env_args, "-C", str(work), "commit", "-qm", "secret plans").returncode == 0
+    assert _git("clone", "-q", "--bare", str(work), str(bare)).returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_auto_watch_report_cannot_leave_the_default_local_folder_git(tmp_path: Path) -> None:
+    """A commit to the watched repository makes the master poll (and show in
+    its Changes pages) a repository outside the folder the default rule
+    allows."""
+    allowed = tmp_path / "srv" / "git"
+    allowed.mkdir(parents=True)
+    own = allowed / "app.git"
+    secret = tmp_path / "secret" / "repo.git"
+    assert _git("init", "-q", "--bare", str(own)).returncode == 0
+    _make_git_repo_with_branch(tmp_path / "work", secret, "private")
+    escaped = f"file://{allowed}/..%2F..%2Fsecret/repo.git"
+    # Precondition: git itself follows the escape and reads the secret repo.
+    listed = _git("ls-remote", escaped)
+    assert listed.returncode == 0 and "refs/heads/private" in listed.stdout
+
+    manifest = tmp_path / "MANIFEST.cfg"
+    manifest.write_text(f"[app]\nbuildout = git file://{own} main buildout.cfg\n"
+                        "auto-watch = true\n")
+    errors = Errors()
+    specs = load_manifests([manifest], errors)
+    errors.raise_if_any()
+    report = tmp_path / "app.json"
+    report.write_text(json.dumps({"repos": [
+        {"vcs": "git", "url": escaped, "branch": "private"}]}))
+    watches, _warnings = read_report(report, "app")
+    repos, _ = collect(specs, {"app": watches}, [], warn=lambda text: None)
+    polled = {repo.url for repo in repos}
+    assert escaped not in polled, f"master would poll {escaped} (outside {allowed}/)"
+
+
+def test_an_allowed_prefix_with_an_encoded_dotdot_admits_nothing(tmp_path: Path) -> None:
+    """Checked by the allow-list itself (not only by the URL rules): a
+    reported path that climbs out of the prefix once decoded is dropped."""
+    specs = load(tmp_path, "[d]\nbuildout = git https://git.example.com/app.git main "
+                 "buildout.cfg\nauto-watch = true\n")
+    reported = (Watch("git", "https://git.example.com/acme/ok.git", "main"),
+                Watch("git", "https://git.example.com/acme/x%2F..%2F..%2Fother.git", "main"))
+    seen: list[str] = []
+    _repos, watches = collect(specs, {"d": reported}, [],
+                              allowed=["https://git.example.com/acme/"], warn=seen.append)
+    urls = {w.url for w in watches["d"]}
+    assert "https://git.example.com/acme/ok.git" in urls
+    assert not any("other" in url for url in urls)
+    assert len(seen) == 1 and "not a repository this buildout may auto-watch" in seen[0]
+
+
+@pytest.mark.parametrize("prefix", ["/srv/git/..%2F", "https://h/acme/../",
+                                    "file:///srv/%2e%2e/x/"])
+def test_auto_watch_allowed_prefix_with_dotdot_is_a_config_error(tmp_path: Path,
+                                                                 prefix: str) -> None:
+    with pytest.raises(ConfigError, match="auto_watch_allowed: .* is not a URL prefix: "
+                       "'..' is not allowed"):
+        populate(write_master(tmp_path), auto_watch_allowed=[prefix])
+
+
+def test_rewrite_rule_output_with_an_encoded_dotdot_is_a_config_error(tmp_path: Path) -> None:
+    conf = BuildoutsConfigurator(str(write_master(tmp_path)), {}, vcs_master_url_rewrite_rules=[
+        ("ssh://git@example.com/", "file:///srv/mirror/..%2F..%2Fsecret/")])
+    with pytest.raises(ConfigError) as info:
+        conf.populate()
+    assert any("'..' is not allowed" in m for m in info.value.errors), info.value.errors

@@ -16,7 +16,7 @@ from .constraint import NAME_RE
 from .errors import ParseError
 from .version import Version, parse_version
 
-_OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+OPTION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _FORM = "NAME [VERSION] [OPTION=VALUE ...], e.g. 'postgresql 13 port=5434'"
 
 
@@ -78,7 +78,7 @@ def parse_capability(line: str) -> Capability:
             raise ParseError(f"expected OPTION=VALUE, got {word!r}", line.strip(),
                              "the version comes right after the name, options are "
                              "key=value without spaces", column)
-        if not _OPTION_NAME.fullmatch(key):
+        if not OPTION_NAME.fullmatch(key):
             raise ParseError(f"invalid option name {key!r}", line.strip(),
                              "option names are letters, digits, '_', '.', '-'", column)
         if not value:

@@ -28,6 +28,7 @@ from .configurator import BuildoutsConfigurator
 from .dispatch import Plan, describe_gaps, make_plan
 from .errors import Errors, count_errors
 from .planview import diff, format_text, plan_data, to_json
+from .registry import BUILTIN_REGISTRY
 from .restclient import EXIT_NO_ANSWER, RESULTS, Client, RestError
 from .workers import WorkerSpec, load_workers
 
@@ -39,7 +40,8 @@ directory, and force builds or show the state of a running master."""
 EXIT_CODES = f"""\
 exit status:
   0      fine (check: no errors; force --wait: the build succeeded or warned)
-  1      errors were found, or the master refused the request
+  1      errors were found (check --strict: or warnings), or the master
+         refused the request
   2      wrong command line (unknown option, malformed --url...)
   {EXIT_NO_ANSWER}      no usable answer from --url (connection refused, no answer
          in time, not a Buildbot)
@@ -62,12 +64,22 @@ class Loaded:
     def plan_ready(self) -> bool:
         return not self.errors and any(c.plan is not None for c in self.configurators)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Every warning of the load (each configurator's channel), with
+        its location; a closing "... and N more" line per configurator."""
+        return [line for conf in self.configurators for line in conf.warnings.report()]
+
     def data(self) -> dict:
         merged: dict = {}
         for conf in self.configurators:
             if conf.plan is None:
                 continue
-            data = plan_data(conf.plan, list(conf.buildouts.values()), conf.worker_specs or ())
+            # "not created" has its own list; the other warnings, one line each
+            warnings = [w.render(carets=False) for w in conf.warnings.diagnostics
+                        if w.category != "not-created"]
+            data = plan_data(conf.plan, list(conf.buildouts.values()), conf.worker_specs or (),
+                             warnings)
             for key, value in data.items():
                 if isinstance(value, list):
                     merged.setdefault(key, []).extend(value)
@@ -100,10 +112,22 @@ def load_master(master_dir: str) -> Loaded:
     return loaded
 
 
+def _print_list(messages: Sequence[str], noun: str) -> None:
+    """``N noun(s):`` then each message indented, its caret lines too."""
+    print(f"{count_errors(messages)} {noun}(s):")
+    for message in messages:
+        print("  " + message.replace("\n", "\n  "))
+
+
 def _print_errors(errors: Sequence[str]) -> None:
-    print(f"{count_errors(errors)} error(s):")
-    for message in errors:
-        print(f"  {message}")
+    _print_list(errors, "error")
+
+
+def _print_warnings(warnings: Sequence[str], strict: bool) -> None:
+    if warnings:
+        _print_list(warnings, "warning")
+        if strict:
+            print("--strict: warnings count as errors")
 
 
 def _load_or_report(master_dir: str, intro: str | None = None) -> Loaded | None:
@@ -118,22 +142,23 @@ def _load_or_report(master_dir: str, intro: str | None = None) -> Loaded | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    loaded = _load_or_report(args.master_dir)
-    if loaded is None:
+    """Every error and every warning of the load, each at its file and line.
+
+    Errors and warnings are listed together even when the load fails: the
+    warnings of the parts that loaded are still true.
+    """
+    loaded = load_master(args.master_dir)
+    warnings = loaded.warnings
+    if loaded.errors:
+        _print_errors(loaded.errors)
+        _print_warnings(warnings, args.strict)
         return 1
     data = loaded.data()
-    misses = data["not_created"]
     print(f"ok: {_plural(len(data['builders']), 'builder')} for "
           f"{_plural(len(data['buildouts']), 'buildout')} on "
           f"{_plural(len(data['workers']), 'worker')}")
-    for miss in misses:
-        closest = (f"closest worker {miss['closest_worker']} " if miss["closest_worker"]
-                   else "")
-        print(f"not created: {miss['builder']} (buildout {miss['buildout']}): "
-              f"{closest}{'; '.join(miss['lacks'])}")
-    for warning in data["warnings"]:
-        print(f"warning: {warning}")
-    return 1 if args.strict and misses else 0
+    _print_warnings(warnings, args.strict)
+    return 1 if args.strict and warnings else 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -180,20 +205,29 @@ def _near_misses(plan: Plan, conf: BuildoutsConfigurator, worker: WorkerSpec,
 
 
 def cmd_worker_check(args: argparse.Namespace) -> int:
+    """The fragment's errors and, with ``--master``, the master's, in one run.
+
+    With a master the fragment is checked against its capability registry
+    (the options its admin declared), else against the built-in one.
+    """
+    loaded = load_master(args.master) if args.master else None
+    registry = BUILTIN_REGISTRY
+    if loaded is not None and loaded.configurators:
+        registry = loaded.configurators[0]._compiled_registry(Errors())
     errors = Errors()
-    fragment = load_workers([args.fragment], errors)
-    if errors:
-        _print_errors(errors.report())
+    fragment = load_workers([args.fragment], errors, registry=registry)
+    if errors or (loaded is not None and loaded.errors):
+        if errors:
+            _print_errors(errors.report())
+        if loaded is not None and loaded.errors:
+            print(f"the master configuration in {args.master} has errors:")
+            _print_errors(loaded.errors)
         return 1
     for worker in fragment:
         print("\n".join(_fragment_summary(worker)))
-    if not args.master:
+    if loaded is None:
         print(f"ok: {len(fragment)} worker(s) in {args.fragment}")
         return 0
-    loaded = _load_or_report(args.master,
-                             f"the master configuration in {args.master} has errors:")
-    if loaded is None:
-        return 1
     names = {w.name for w in fragment}
     for conf in loaded.configurators:
         fleet = [w for w in conf.worker_specs or () if w.name not in names] + list(fragment)
@@ -358,10 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     master_dir = "a master directory: the one holding master.cfg"
     p = command("check", "load a master's configuration as Buildbot would; list every "
-                "error and every builder that will not be created")
+                "error and every warning (builders not created...) with its location")
     p.add_argument("master_dir", metavar="MASTER_DIR", help=master_dir)
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 also when a buildout gets no builder")
+                   help="exit 1 also when there are warnings (a builder not created, a "
+                   "repository not polled...)")
     p.set_defaults(func=cmd_check)
 
     p = command("plan", "list the builders with their workers and properties, and "

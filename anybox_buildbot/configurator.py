@@ -5,6 +5,15 @@ Data flows one way: files are parsed into frozen values (``workers``,
 into Buildbot objects. Every error of every file is collected before
 anything is added to the master's config, so a broken manifest leaves a
 running master on its previous configuration.
+
+One pass: an error in one file never stops the checks of the others. A
+broken workers.cfg still lets the manifests be loaded, planned and their
+step sets built, so their errors come in the same report. Only the plan's
+warnings (builders not created...) are left out then: with workers missing
+they would be wrong.
+
+Warnings go through one channel, ``self.warnings`` (``errors.Warnings``):
+``check`` prints it, and the master logs each warning once per load.
 """
 
 from __future__ import annotations
@@ -19,8 +28,8 @@ from twisted.python import log
 
 from .capability import Capability
 from .confine import file_in
-from .dispatch import Miss, Plan, make_plan
-from .errors import ConfigError, Errors, Location
+from .dispatch import Miss, Plan, make_plan, plan_warnings
+from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
 from .notify import MailSettings, check_secrets
@@ -35,11 +44,7 @@ from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
 
 FORCE_SCHEDULER = "force"
-
-
-def _warn(text: str) -> None:
-    """The master's warning channel: one line in twistd.log."""
-    log.msg(f"anybox_buildbot: WARNING: {text}")
+STRICT_HINT = "fix the worker fleet or the requirements (strict mode)"
 
 
 def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -131,6 +136,8 @@ class BuildoutsConfigurator:
         self.buildouts: dict[str, BuildoutSpec] = {}
         self.plan: Plan | None = None
         self.misses: tuple[Miss, ...] = ()
+        #: Every warning of this load, with its location (``check`` prints them).
+        self.warnings = Warnings()
         self._step_sets: Mapping[str, StepSetFactory | BrokenStepSet] | None = None
         self._registry: dict[str, CapabilitySpec] | None = None
         self._watch_cache: tuple[tuple[str, ...], tuple] | None = None
@@ -160,20 +167,25 @@ class BuildoutsConfigurator:
 
     def _load_workers(self, paths: Iterable[str | os.PathLike], errors: Errors
                       ) -> tuple[WorkerSpec, ...]:
+        """Worker files, capability options checked against the registry."""
+        registry = self._compiled_registry(errors)
         pairs = [self._path(p) for p in paths]
-        return load_workers([full for full, _ in pairs], errors, dict(pairs))
+        return load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+
+    def _log_warnings(self) -> None:
+        """Log the warnings not logged yet: each once per load."""
+        self.warnings.log(log.msg)
 
     def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
                         ) -> tuple[BuildoutSpec, ...]:
         """Load manifests; step-set names and options are checked and parsed
-        there, with the schemas of the known step sets (a plugin is imported
-        when a manifest first names it)."""
-        if self._step_sets is None:
-            registry = load_registry()
-            self._step_sets = registry
-            for warning in registry.shadowed:
-                log.msg(f"anybox_buildbot: WARNING: {warning}")
+        there, on every section, with the schemas of the known step sets (a
+        plugin is imported when a manifest first names it)."""
         pairs = [self._path(p) for p in paths]
+        if self._step_sets is None:
+            self._step_sets = registry = load_registry()
+            for warning in registry.shadowed:
+                self.warnings.add(None, warning, category="plugin")
         specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
                                step_sets=catalog_of(self._step_sets))
         for spec in specs:
@@ -188,6 +200,7 @@ class BuildoutsConfigurator:
         """Load workers.cfg fragment(s); add the Worker objects to the config."""
         errors = Errors()
         specs = self._load_workers([path] if path is not None else self.workers_paths, errors)
+        self._log_warnings()
         errors.raise_if_any()
         self.worker_specs = (self.worker_specs or ()) + specs
         return self._add_workers(specs)
@@ -214,7 +227,8 @@ class BuildoutsConfigurator:
         errors = Errors()
         registry = self._compiled_registry(errors)
         specs = self._load_buildouts([manifest_path], errors)
-        made = self._make_factories(specs, registry, errors) if not errors else {}
+        made = self._make_factories(specs, registry, errors)   # step-set errors too
+        self._log_warnings()
         errors.raise_if_any()
         return self._register(specs, made)
 
@@ -241,26 +255,34 @@ class BuildoutsConfigurator:
         """Dispatch the registered buildouts over the workers; add BuilderConfigs."""
         errors = Errors()
         plan = self._make_plan(errors)
+        self._log_warnings()
         errors.raise_if_any()
         return self._add_builders(plan)
 
     def _make_plan(self, errors: Errors) -> Plan:
+        """The plan, and its warnings when the load is clean so far.
+
+        After an error in a worker file or a manifest the plan misses those
+        workers or buildouts: "not created" and "no worker declares" would
+        then be wrong, so they wait for the fixed files. In strict mode a
+        builder not created is an error.
+        """
+        clean = not errors
         registry = self._compiled_registry(errors)
-        plan = make_plan(list(self.buildouts.values()), self.worker_specs or (), registry,
-                         errors)
+        buildouts = list(self.buildouts.values())
+        plan = make_plan(buildouts, self.worker_specs or (), registry, errors)
         self.plan = plan
         self.misses = plan.misses
-        if self.strict:
-            for miss in plan.misses:
-                spec = self.buildouts[miss.buildout]
-                errors.add(spec.location, miss.message(),
-                           hint="fix the worker fleet or the requirements (strict mode)")
+        if clean:
+            for warning in plan_warnings(plan, buildouts, self.worker_specs or ()):
+                if self.strict and warning.category == "not-created":
+                    errors.put(Diagnostic(warning.location, warning.problem, warning.text,
+                                          STRICT_HINT))
+                else:
+                    self.warnings.put(warning)
         return plan
 
     def _add_builders(self, plan: Plan) -> list:
-        for miss in plan.misses:
-            spec = self.buildouts[miss.buildout]
-            log.msg(f"anybox_buildbot: WARNING: {spec.location}: {miss.message()}")
         made = []
         for item in plan.builders:
             made.append(util.BuilderConfig(
@@ -275,17 +297,22 @@ class BuildoutsConfigurator:
     def make_schedulers(self) -> list:
         """The ``force`` scheduler over every builder made so far, and the
         change-triggered / nightly schedulers of the registered buildouts."""
-        names = sorted(n for names in self.factories_to_builders.values() for n in names)
+        made = self._schedulers(self.factories_to_builders, self._watches()[1])
+        self._log_warnings()
+        self.config.setdefault("schedulers", []).extend(made)
+        return made
+
+    def _schedulers(self, builders_of: Mapping[str, Sequence[str]],
+                    watches: Mapping[str, tuple[Watch, ...]]) -> list:
+        names = sorted(n for names in builders_of.values() for n in names)
         made = []
         if names:
             made.append(schedulers.ForceScheduler(
                 name=FORCE_SCHEDULER, builderNames=names,
                 properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
                                                  default="")]))
-        _repos, watches = self._watches()
         made.extend(make_schedulers(self.buildouts.values(), watches,
-                                    self.factories_to_builders))
-        self.config.setdefault("schedulers", []).extend(made)
+                                    {k: list(v) for k, v in builders_of.items()}))
         return made
 
     def _watches(self, errors: Errors | None = None
@@ -306,12 +333,15 @@ class BuildoutsConfigurator:
                     report = file_in(self.watch_dir, spec.name, ".json")
                 except ValueError:  # never from a parsed manifest (confine.py)
                     continue
-                found, warnings = read_report(report, spec.name)
+                found, warnings = read_report(report, spec.name,
+                                              os.path.relpath(report, self.basedir))
                 for warning in warnings:
-                    _warn(warning)
+                    self.warnings.add(spec.location, warning, category="auto-watch",
+                                      subject=f"buildout [{spec.name}] auto-watch")
                 reports[spec.name] = found
         result = collect(self.buildouts.values(), reports, self.vcs_master_url_rewrite_rules,
-                         allowed=self.auto_watch_allowed, errors=errors, warn=_warn)
+                         allowed=self.auto_watch_allowed, errors=errors,
+                         warnings=self.warnings)
         if errors:
             return result  # the load fails: nothing to cache
         self._watch_cache = (key, result)
@@ -341,13 +371,40 @@ class BuildoutsConfigurator:
 
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
-        repos, _watches = self._watches()
-        made = make_change_sources(repos, self.poll_interval, _warn)
+        made = self._change_sources(*self._watches())
+        self._log_warnings()
         self.config.setdefault("change_source", []).extend(made)
         return made
 
+    def _change_sources(self, repos: Mapping[Repo, RepoWatch],
+                        watches: Mapping[str, Sequence[Watch]]) -> list:
+        """Pollers; a repository not polled is a warning at a line watching it."""
+        made = []
+        for repo, watch in repos.items():
+            location = self._watch_location(repo, watch, watches)
+            made.extend(make_change_sources(
+                {repo: watch}, self.poll_interval,
+                lambda text, at=location: self.warnings.add(at, text, category="polling")))
+        return made
+
+    def _watch_location(self, repo: Repo, watch: RepoWatch,
+                        watches: Mapping[str, Sequence[Watch]]) -> Location | None:
+        """The manifest line of the first buildout watching ``repo``."""
+        names = sorted({name for names in watch.branches.values() for name in names})
+        for name in names:
+            for item in watches.get(name, ()):
+                if (item.vcs, item.url) == (repo.vcs, repo.url) and item.location is not None:
+                    return item.location
+        spec = self.buildouts.get(names[0]) if names else None
+        return spec.location if spec is not None else None
+
     def populate(self) -> None:
-        """Do everything in one pass: all errors of all files, or nothing."""
+        """Do everything in one pass: all errors of all files, or nothing.
+
+        Every stage runs whatever failed before it (see the module
+        docstring); the warnings are logged once, then the errors raised
+        before anything is added to the config.
+        """
         errors = Errors()
         registry = self._compiled_registry(errors)
         worker_specs = self._load_workers(self.workers_paths, errors)
@@ -356,19 +413,21 @@ class BuildoutsConfigurator:
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
         self._check_secrets(worker_specs, errors)
-        plan = self._make_plan(errors) if not errors else None
-        made = self._make_factories(specs, registry, errors) if not errors else {}
-        reporters = (make_reporters(self.buildouts.values(), plan.builders_of(), worker_specs,
-                                    self.mail_settings, errors) if plan is not None else [])
-        if not errors:
-            self._watches(errors)   # a bad rewrite rule fails the load before any change
+        plan = self._make_plan(errors)
+        made = self._make_factories(specs, registry, errors)
+        builders_of = plan.builders_of()
+        reporters = make_reporters(self.buildouts.values(), builders_of, worker_specs,
+                                   self.mail_settings, errors)
+        repos, watches = self._watches(errors)   # a bad rewrite rule is an error too
+        made_schedulers = self._schedulers(builders_of, watches)
+        pollers = self._change_sources(repos, watches)   # their warnings, before raising
+        self._log_warnings()
         errors.raise_if_any()
-        assert plan is not None
         self._add_workers(worker_specs)
         self._register(specs, made)
         self._add_builders(plan)
-        self.make_schedulers()
-        self.make_change_sources()
+        self.config.setdefault("schedulers", []).extend(made_schedulers)
+        self.config.setdefault("change_source", []).extend(pollers)
         self.config.setdefault("services", []).extend(reporters)
 
 

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from .capability import Capability
 from .confine import MAX_BUILDER_NAME
 from .constraint import Requirement
-from .errors import Errors
+from .errors import Diagnostic, Errors, Location, closest
 from .manifest import BuildoutSpec
 from .registry import CapabilitySpec, spec_for
 from .version import Version, sort_key
 from .workers import WorkerSpec
 
 BUILD_REQUIRES_PROP = "build_requires"
+#: A buildout multiplying into more builders than this gets a warning.
+FANOUT_WARNING = 50
+#: Declared capability names listed in a hint when none is close.
+MAX_NAMES_LISTED = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,3 +282,54 @@ def make_plan(buildouts: Sequence[BuildoutSpec], workers: Sequence[WorkerSpec],
                                         properties=builder_props, tags=buildout.category))
     builders.sort(key=lambda b: b.name)
     return Plan(tuple(builders), tuple(misses))
+
+
+def plan_warnings(plan: Plan, buildouts: Sequence[BuildoutSpec],
+                  workers: Sequence[WorkerSpec]) -> list[Diagnostic]:
+    """The warnings a plan gives, each at the manifest line it is about.
+
+    - a requirement naming a capability no worker declares (the closest
+      declared name in the hint): ``postgres`` when workers say
+      ``postgresql``; the builder is then "not created" too, but this says why;
+    - a buildout multiplying into more than ``FANOUT_WARNING`` builders;
+    - each builder not created, with the closest worker and what it lacks.
+
+    Pure, so ``check`` and the master give the same list; the configurator
+    makes the last kind errors in strict mode (``category`` tells them apart).
+    """
+    declared = sorted({cap.name for worker in workers for cap in worker.capabilities})
+    known = frozenset(declared)
+    per_buildout = plan.builders_of()
+    result: list[Diagnostic] = []
+    for spec in sorted(buildouts, key=lambda b: b.name):
+        warned: set[str] = set()      # one warning per name and buildout
+        asked = [("build-requires", req) for req in spec.build_requires]
+        asked += [("build-for", req) for req in spec.build_for]
+        for option, req in asked:
+            if req.name in known or req.name in warned:
+                continue
+            warned.add(req.name)
+            close = closest(req.name, declared)
+            hint = (f"did you mean {close!r}?" if close is not None
+                    else "no worker declares any capability" if not declared
+                    else "declared: " + ", ".join(declared[:MAX_NAMES_LISTED])
+                    + (", ..." if len(declared) > MAX_NAMES_LISTED else ""))
+            result.append(Diagnostic(
+                spec.requirement_locations.get((option, req.name), spec.location),
+                f"no worker declares capability {req.name!r}", req.text or str(req), hint,
+                subject=option, category="capability"))
+        fanout = len(per_buildout.get(spec.name, ()))
+        if fanout > FANOUT_WARNING:
+            first = ("build-for", spec.build_for[0].name) if spec.build_for else None
+            location = spec.requirement_locations.get(first, spec.location) \
+                if first is not None else spec.location
+            result.append(Diagnostic(
+                Location(location.file, location.line), f"buildout {spec.name!r} multiplies "
+                f"into {fanout} builders (more than {FANOUT_WARNING}): check its build-for "
+                "lines", category="fan-out"))
+    specs = {spec.name: spec for spec in buildouts}
+    for miss in plan.misses:
+        spec = specs.get(miss.buildout)
+        result.append(Diagnostic(spec.location if spec is not None else None, miss.message(),
+                                 category="not-created"))
+    return result

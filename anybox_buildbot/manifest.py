@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from .confine import (
 from .constraint import Requirement, parse_requirement
 from .cron import nightly_kwargs
 from .errors import Errors, Location, ParseError, did_you_mean
+from .inherit import SharedLines, resolve_inherit, shared_line_owners
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
 from .rules import (
@@ -137,6 +138,11 @@ class BuildoutSpec:
     # (option, step set name) -> the line naming it, for errors about that step set
     step_set_locations: dict[tuple[str, str], Location] = field(
         default_factory=dict, hash=False, compare=False, repr=False)
+    # (build-for or build-requires, capability name) -> its first line there,
+    # column of the name: where warnings about a requirement point
+    # (dispatch.plan_warnings)
+    requirement_locations: dict[tuple[str, str], Location] = field(
+        default_factory=dict, hash=False, compare=False, repr=False)
 
     @property
     def step_sets(self) -> tuple[str, ...]:
@@ -162,6 +168,7 @@ class _SectionReader:
         self.errors = errors
         self.subject = f"buildout [{name}]"
         self.step_set_locations: dict[tuple[str, str], Location] = {}
+        self.requirement_locations: dict[tuple[str, str], Location] = {}
         self.named_step_sets: list[tuple[str, str, Location]] = []  # valid names only
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
@@ -207,9 +214,12 @@ class _SectionReader:
         result = []
         for text, loc in opt.lines:
             try:
-                result.append(parse_requirement(text))
+                req = parse_requirement(text)
             except ParseError as exc:
                 self.errors.add_parse_error(exc, loc, f"{self.subject} {option}")
+                continue
+            result.append(req)
+            self.requirement_locations.setdefault((option, req.name), loc.at_column(1))
         return tuple(result)
 
     def words(self, option: str) -> tuple[str, ...] | None:
@@ -439,9 +449,14 @@ def _parse_test_command(reader: _SectionReader) -> tuple[str, ...]:
     return command
 
 
+#: A check of the loader's caller run on each section, ``(spec, errors)``.
+SectionCheck = Callable[[BuildoutSpec, Errors], None]
+
+
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
                    files: dict[tuple[Path, str], Path | str] | None = None,
+                   check: SectionCheck | None = None,
                    step_sets: Mapping[str, StepSetInfo] | None = None
                    ) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
@@ -518,111 +533,63 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    failed = errors.count != before or source is None
-    if failed and step_sets is not None:
-        # still one pass: step-set names and values are checked whatever
-        # else is wrong (only the checks needing the whole buildout wait)
-        load_step_options(name, None, reader.named_step_sets, step_option_texts, step_sets,
-                          errors)
-    if failed or source is None:
-        return None
     spec = BuildoutSpec(
-        name=name, location=location, source=source, build_requires=build_requires,
+        # a broken 'buildout' line: a stand-in, so that ``check`` still runs
+        name=name, location=location, source=source or Source("standalone", location),
+        build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
         buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_option_locations=step_option_locations,
-        step_set_locations=reader.step_set_locations, **spec_kwargs)
+        step_set_locations=reader.step_set_locations,
+        requirement_locations=reader.requirement_locations, **spec_kwargs)
+    valid = errors.count == before and source is not None
+    if check is not None:
+        # Even after another error here: one pass. Its own errors leave the
+        # spec valid.
+        check(spec, errors)
     if step_sets is None:
-        return dataclasses.replace(spec, step_options=unchecked_options(step_option_texts))
-    step_options = load_step_options(name, spec, reader.named_step_sets, step_option_texts,
-                                     step_sets, errors)
-    return None if step_options is None else dataclasses.replace(spec,
-                                                                 step_options=step_options)
-
-
-def _resolve_inherit(sections: dict[str, tuple[IniFile, IniSection]],
-                     errors: Errors) -> dict[str, dict[str, IniOption]]:
-    """Each section's options after ``inherit`` chains and ``[DEFAULT]``.
-
-    Chains are walked with a loop, not recursion: a chain of thousands of
-    sections must not hit Python's recursion limit.
-    """
-    resolved: dict[str, dict[str, IniOption]] = {}
-    failed: set[str] = set()
-    hints: dict[str, str] = {}  # unknown parent -> hint, computed once
-
-    def resolve(name: str) -> None:
-        path: list[str] = []  # sections waiting for their parent, child first
-        on_path: set[str] = set()
-        base: dict[str, IniOption] | None = None
-        while True:
-            if name in resolved:
-                base = resolved[name]
-                break
-            if name in failed:
-                break
-            ini, section = sections[name]
-            parent_opt = section.options.get("inherit")
-            if parent_opt is None:
-                base = resolved[name] = ini.merged_options(section)
-                break
-            parent = parent_opt.value.strip()
-            loc = parent_opt.first_location
-            if parent in on_path or parent == name:
-                cycle = " -> ".join((*path, name, parent))
-                errors.add(loc, "inherit cycle", cycle,
-                           hint="remove one 'inherit' of the cycle",
-                           subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            if parent not in sections:
-                if parent not in hints:
-                    hints[parent] = did_you_mean(parent, sections)
-                errors.add(loc, f"inherits from unknown buildout {parent!r}", parent,
-                           hint=hints[parent], subject=f"buildout [{name}]")
-                failed.add(name)
-                break
-            path.append(name)
-            on_path.add(name)
-            name = parent
-        for child in reversed(path):
-            if base is None:
-                failed.add(child)
-                continue
-            ini, section = sections[child]
-            merged = {k: v for k, v in base.items() if k != "inherit"}
-            merged.update(section.options)
-            for key, value in ini.defaults.items():
-                merged.setdefault(key, value)
-            resolved[child] = base = merged
-
-    for name in sections:
-        resolve(name)
-    return resolved
+        step_options = unchecked_options(step_option_texts)
+    else:
+        # Step-set names and values are checked whatever else is wrong here
+        # (one pass); only the checks that look at the whole buildout wait
+        # for the rest of the section to be valid.
+        step_options = load_step_options(name, spec if valid else None,
+                                         reader.named_step_sets, step_option_texts,
+                                         step_sets, errors)
+    if not valid or step_options is None:
+        return None
+    return dataclasses.replace(spec, step_options=step_options)
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
                    display: dict[str, str] | None = None,
+                   check: SectionCheck | None = None,
                    step_sets: Mapping[str, StepSetInfo] | None = None
                    ) -> tuple[BuildoutSpec, ...]:
     """Load every manifest; a buildout defined in two of them is an error.
 
     ``step_sets``: the known step sets by name, with their option schemas
     (``subfactories.load_registry().catalog``). With them, step-set names
-    and ``NAME.OPTION`` values are checked and parsed here; without, they
-    are kept as written (``StepOptions.checked`` is False) and a factory
-    refuses them.
+    and ``NAME.OPTION`` values are checked and parsed here, on every
+    section; without, they are kept as written (``StepOptions.checked`` is
+    False) and a factory refuses them.
+
+    ``check`` (the configurator's step-set checks) runs on every section,
+    also one with other errors, and reports into the same collector: its
+    errors at an inherited line are then reported once too.
     """
     files: dict[tuple[Path, str], Path | str] = {}
     sections: dict[str, tuple[IniFile, IniSection]] = {}
     bad_names: set[str] = set()
     folders: dict[str, Path] = {}  # file name as shown in messages -> its folder
+    inis: list[IniFile] = []
     for path in paths:
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
         if ini is None:
             continue
+        inis.append(ini)
         folders[ini.path] = Path(path).resolve().parent
         if "inherit" in ini.defaults:
             option = ini.defaults["inherit"]
@@ -639,7 +606,10 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
             sections[section.name] = (ini, section)
             if not _name_in_place(section, errors):
                 bad_names.add(section.name)
-    resolved = _resolve_inherit(sections, errors)
+    resolved = resolve_inherit(sections, errors)
+    # An error at a line of [DEFAULT] or of an inherited section is reported
+    # once, naming the sections that get it (inherit.py).
+    shared = SharedLines(errors, shared_line_owners(inis, sections))
     specs = []
     for name, options in resolved.items():
         # A standalone path is relative to the manifest where the 'buildout'
@@ -647,9 +617,11 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], errors, files, step_sets)
+                              folders[where.file], shared.for_section(name), files, check,
+                              step_sets)
         if spec is not None and name not in bad_names:
             specs.append(spec)
+    shared.flush()
     return tuple(specs)
 
 

@@ -26,21 +26,16 @@ from .dispatch import Plan
 from .manifest import BuildoutSpec
 from .workers import WorkerSpec
 
-FANOUT_WARNING = 50
-
 
 def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
-              workers: Sequence[WorkerSpec]) -> dict:
+              workers: Sequence[WorkerSpec], warnings: Sequence[str] = ()) -> dict:
+    """``warnings``: the load's warnings (``Warnings``), one line each."""
     per_buildout = plan.builders_of()
     per_worker = plan.worker_builders()
-    warnings = []
     buildout_rows = []
     for spec in sorted(buildouts, key=lambda s: s.name):
         names = per_buildout.get(spec.name, [])
         buildout_rows.append({"name": spec.name, "builders": names, "fanout": len(names)})
-        if len(names) > FANOUT_WARNING:
-            warnings.append(f"buildout {spec.name!r} multiplies into {len(names)} builders "
-                            f"(more than {FANOUT_WARNING}): check its build-for lines")
     return {
         "schema": 1,
         "builders": [{"name": b.name, "buildout": b.buildout, "workers": list(b.workers),
@@ -55,7 +50,7 @@ def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
         "not_created": [{"buildout": m.buildout, "builder": m.builder,
                          "closest_worker": m.worker, "lacks": list(m.lacks)}
                         for m in plan.misses],
-        "warnings": warnings,
+        "warnings": list(warnings),
     }
 
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Errors
+from .errors import Errors, Warnings
 from .manifest import WATCH_KINDS, BuildoutSpec, Watch
 from .vcsref import (
     REF_FORMS,
@@ -107,7 +107,7 @@ def _capped(warnings: list[str], what: str) -> tuple[str, ...]:
     return (*warnings[:MAX_DROP_WARNINGS], f"{what}: and {more} more entries dropped")
 
 
-def read_report(path: Path, buildout: str | None = None
+def read_report(path: Path, buildout: str | None = None, display: str | None = None
                 ) -> tuple[tuple[Watch, ...], tuple[str, ...]]:
     """Watches listed in one auto-watch report, and warnings for the rest.
 
@@ -116,41 +116,43 @@ def read_report(path: Path, buildout: str | None = None
     that is not exactly ``{"vcs", "url", "branch"}`` with a URL and branch
     its tool accepts (``vcsref``) is dropped with a warning naming the
     buildout (``buildout``, default: the file's name) and the entry.
+    Warnings name the file as ``display`` (default: ``path``).
     """
     name = buildout if buildout is not None else path.stem
+    shown = display if display is not None else str(path)
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return (), (f"{path}: no auto-watch report yet (it is written by the first build)",)
+        return (), (f"{shown}: no auto-watch report yet (it is written by the first build)",)
     except OSError as exc:
-        return (), (f"{path}: unreadable auto-watch report ignored: {exc.strerror}",)
+        return (), (f"{shown}: unreadable auto-watch report ignored: {exc.strerror}",)
     if size == 0:
-        return (), (f"{path}: empty auto-watch report ignored",)
+        return (), (f"{shown}: empty auto-watch report ignored",)
     if size > MAX_REPORT_BYTES:
-        return (), (f"{path}: auto-watch report of {size} bytes ignored (limit "
+        return (), (f"{shown}: auto-watch report of {size} bytes ignored (limit "
                     f"{MAX_REPORT_BYTES})",)
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        return (), (f"{path}: malformed auto-watch report ignored: {exc}",)
+        return (), (f"{shown}: malformed auto-watch report ignored: {exc}",)
     if not isinstance(data, dict) or set(data) != {"repos"} \
             or not isinstance(data["repos"], list):
-        return (), (f"{path}: auto-watch report ignored: expected {{\"repos\": [...]}} "
+        return (), (f"{shown}: auto-watch report ignored: expected {{\"repos\": [...]}} "
                     "and nothing else",)
     repos = data["repos"]
     if len(repos) > MAX_REPORT_REPOS:
-        return (), (f"{path}: auto-watch report with {len(repos)} repositories ignored "
+        return (), (f"{shown}: auto-watch report with {len(repos)} repositories ignored "
                     f"(limit {MAX_REPORT_REPOS})",)
     watches = []
     dropped = []
     for entry in repos:
         watch, problem = _entry_watch(entry)
         if watch is None:
-            dropped.append(f"{path}: auto-watch entry of buildout [{name}] dropped: "
+            dropped.append(f"{shown}: auto-watch entry of buildout [{name}] dropped: "
                            f"{_describe(entry)}: {problem}")
         else:
             watches.append(watch)
-    return tuple(dict.fromkeys(watches)), _capped(dropped, f"{path}")
+    return tuple(dict.fromkeys(watches)), _capped(dropped, f"{shown}")
 
 
 def own_repository(spec: BuildoutSpec) -> Watch | None:
@@ -238,9 +240,18 @@ def _admitted(spec: BuildoutSpec, reported: Iterable[Watch], allowed: AutoWatchA
     return kept
 
 
+def _warner(spec: BuildoutSpec, warn: Callable[[str], None] | None,
+             warnings: Warnings | None) -> Callable[[str], None]:
+    """Where the warnings about ``spec``'s reported watches go."""
+    if warnings is not None:
+        return lambda text: warnings.add(spec.location, text, category="auto-watch")
+    return warn or (lambda text: None)
+
+
 def collect(buildouts: Iterable[BuildoutSpec], reports: Mapping[str, tuple[Watch, ...]],
             rules: Sequence[tuple[str, str]], *, allowed: Sequence[str] | None = None,
-            errors: Errors | None = None, warn: Callable[[str], None] | None = None
+            errors: Errors | None = None, warn: Callable[[str], None] | None = None,
+            warnings: Warnings | None = None
             ) -> tuple[dict[Repo, RepoWatch], dict[str, tuple[Watch, ...]]]:
     """Merge manifest and auto-watch watches.
 
@@ -248,9 +259,11 @@ def collect(buildouts: Iterable[BuildoutSpec], reports: Mapping[str, tuple[Watch
     with rewritten URLs), both in sorted order for stable configs.
     Reported watches pass the allow-list (``allowed`` prefixes for every
     buildout, or ``default_allowed``); those refused are dropped with one
-    ``warn`` each. A manifest URL that the rewrite rules turn into a
-    refused one is an error of ``errors`` at its line (raised here when no
-    collector is given).
+    warning each, into ``warnings`` at the buildout's section (the master's
+    channel) or else given to ``warn``. A manifest URL that the rewrite
+    rules turn into a refused one is an error of ``errors`` at its line
+    (raised here when no collector is given). Watches keep the manifest
+    line they come from, so a poller's warning can point at it.
     """
     own_errors = Errors() if errors is None else errors
     configured = None if allowed is None else AutoWatchAllowed(prefixes=tuple(allowed))
@@ -268,7 +281,7 @@ def collect(buildouts: Iterable[BuildoutSpec], reports: Mapping[str, tuple[Watch
             url = rewrite_url(watch.url, rules)
             problem = url_problem(watch.vcs, url)
             if problem is None:
-                rewritten.append(Watch(watch.vcs, url, watch.branch))
+                rewritten.append(Watch(watch.vcs, url, watch.branch, watch.location))
                 continue
             own_errors.add(watch.location or spec.location,
                            f"vcs_master_url_rewrite_rules make {watch.url!r} a refused "
@@ -277,7 +290,7 @@ def collect(buildouts: Iterable[BuildoutSpec], reports: Mapping[str, tuple[Watch
         if spec.auto_watch and reports.get(spec.name):
             rewritten.extend(_admitted(spec, reports[spec.name],
                                        configured or default_allowed(spec), rules,
-                                       warn or (lambda text: None)))
+                                       _warner(spec, warn, warnings)))
         unique = tuple(dict.fromkeys(rewritten))
         if unique:
             per_buildout[spec.name] = unique

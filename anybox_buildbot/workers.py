@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from .confine import WORKER_NAME_RULE, worker_name_problem
 from .constraint import Requirement, parse_requirement
 from .errors import Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
+from .registry import BUILTIN_REGISTRY, CapabilitySpec
 from .rules import SECRET_FORM, RuleError, is_mail_address, secret_name, split_list, whole_number
 
 PASSWORD = "password"
@@ -106,8 +108,16 @@ def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
         return None
 
 
-def _parse_capabilities(option: IniOption, errors: Errors,
-                        subject: str) -> tuple[Capability, ...]:
+def _option_column(line: str, option: str) -> int | None:
+    """1-based column of the ``OPTION=`` word of a capability line."""
+    for match in re.finditer(r"\S+", line):
+        if match.group().partition("=")[0] == option and "=" in match.group():
+            return match.start() + 1
+    return None
+
+
+def _parse_capabilities(option: IniOption, errors: Errors, subject: str,
+                        registry: Mapping[str, CapabilitySpec]) -> tuple[Capability, ...]:
     caps: list[Capability] = []
     seen: dict[tuple, Location] = {}
     for text, loc in option.lines:
@@ -115,6 +125,16 @@ def _parse_capabilities(option: IniOption, errors: Errors,
             cap = parse_capability(text)
         except ParseError as exc:
             errors.add_parse_error(exc, loc, subject)
+            continue
+        spec = registry.get(cap.name)
+        refused = list(spec.option_problems(cap)) if spec is not None else []
+        for name, in_value, problem, hint in refused:
+            column = _option_column(text, name)
+            if column is not None and in_value:
+                column += len(name) + 1       # the caret under the value
+            errors.add(loc if column is None else loc.at_column(column), problem, text,
+                       hint, subject)
+        if refused:
             continue
         key = (cap.name, cap.version)
         if key in seen:
@@ -129,7 +149,8 @@ def _parse_capabilities(option: IniOption, errors: Errors,
     return tuple(caps)
 
 
-def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
+def _parse_section(ini: IniFile, section, errors: Errors,
+                   registry: Mapping[str, CapabilitySpec]) -> WorkerSpec | None:
     name = section.name
     subject = f"worker [{name}]"
     ok = True
@@ -155,7 +176,7 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
     for key in INT_OPTIONS:
         if key in options:
             kwargs[key] = _parse_int(options[key], errors, subject)
-    caps = _parse_capabilities(options[CAPABILITY], errors, subject) \
+    caps = _parse_capabilities(options[CAPABILITY], errors, subject, registry) \
         if CAPABILITY in options else ()
     only_if: list[Requirement] = []
     if ONLY_IF in options:
@@ -205,11 +226,14 @@ def _parse_section(ini: IniFile, section, errors: Errors) -> WorkerSpec | None:
 
 
 def load_workers(paths: Iterable[str | Path], errors: Errors,
-                 display: dict[str, str] | None = None) -> tuple[WorkerSpec, ...]:
+                 display: dict[str, str] | None = None,
+                 registry: Mapping[str, CapabilitySpec] | None = None
+                 ) -> tuple[WorkerSpec, ...]:
     """Load every fragment; a worker defined in two fragments is an error.
 
     ``display`` maps a path to the name used in messages (relative to the
-    master directory, as the admin wrote it).
+    master directory, as the admin wrote it). Capability options are
+    checked against ``registry`` (default: the built-in entries).
     """
     workers: list[WorkerSpec] = []
     seen: dict[str, Location] = {}
@@ -217,14 +241,15 @@ def load_workers(paths: Iterable[str | Path], errors: Errors,
         ini = read_ini(path, errors, (display or {}).get(str(path), str(path)))
         if ini is None:
             continue
-        workers.extend(parse_workers(ini, errors, seen))
+        workers.extend(parse_workers(ini, errors, seen, registry))
     return tuple(workers)
 
 
-def parse_workers(ini: IniFile, errors: Errors,
-                  seen: dict[str, Location] | None = None) -> list[WorkerSpec]:
+def parse_workers(ini: IniFile, errors: Errors, seen: dict[str, Location] | None = None,
+                  registry: Mapping[str, CapabilitySpec] | None = None) -> list[WorkerSpec]:
     """Workers of one parsed fragment; ``seen`` tracks names across fragments."""
     seen = {} if seen is None else seen
+    registry = BUILTIN_REGISTRY if registry is None else registry
     result = []
     for section in ini.sections:
         if section.name in seen:
@@ -234,7 +259,7 @@ def parse_workers(ini: IniFile, errors: Errors,
                        hint="worker names must be unique over all fragments; rename one")
             continue
         seen[section.name] = section.location
-        spec = _parse_section(ini, section, errors)
+        spec = _parse_section(ini, section, errors, registry)
         if spec is not None:
             result.append(spec)
     return result

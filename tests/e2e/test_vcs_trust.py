@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import sys
 import time
@@ -228,6 +229,9 @@ def test_auto_watch_report_attacks_are_dropped_and_the_rest_polled(setup: Setup)
                      '"branch": "--upload-pack=', "https://attacker.invalid/x.git"):
         assert sum(fragment in w for w in warnings) == 1, (fragment, warnings)
     assert len(warnings) == 4, warnings
+    # one warnings channel: each at the manifest section of the buildout
+    assert all(re.search(r"WARNING: buildouts/MANIFEST\.cfg:\d+: buildout \[auto\]", w)
+               for w in warnings), warnings
 
 
 @pytest.mark.parametrize("builder, tag", [

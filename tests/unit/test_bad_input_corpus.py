@@ -6,13 +6,16 @@ are comments giving what the loader must say::
 
     # expect-line: 7
     # expect-column: 12                (optional)
+    # expect-caret: yes                (optional: the caret lines must be there)
     # expect: build-requires: expected a version after '>='
     # expect: postgresql >= 9.6        (one or more fragments)
 
 The file is loaded alone, like the configurator does (one ``Errors``
 collector, then ``raise_if_any()``); some message must start with
-``FILE:LINE:`` and contain every fragment (and ``at column N``). Line
-numbers count the header lines too: they are the lines an editor shows.
+``FILE:LINE:`` and contain every fragment (and ``at column N``). A message
+with a column may end with the text and a caret line: the caret must
+stand under that column. Line numbers count the header lines too: they
+are the lines an editor shows.
 ``ok.cfg`` is a valid standalone buildout that manifests may reference.
 
 Manifests are loaded with the step sets a master would know: the built-in
@@ -64,7 +67,7 @@ def load_manifest_case(paths: list[Path], errors: Errors) -> None:
 
 
 KINDS = {".workers.cfg": load_workers, ".manifest.cfg": load_manifest_case}
-_HEADER = re.compile(r"# expect(?P<what>-line|-column|): ?(?P<value>.*)")
+_HEADER = re.compile(r"# expect(?P<what>-line|-column|-caret|): ?(?P<value>.*)")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Case:
     line: int
     column: int | None
     fragments: tuple[str, ...]
+    caret: bool = False
 
     @property
     def loader(self):
@@ -92,6 +96,7 @@ def _header_text(data: bytes) -> str:
 
 def read_case(path: Path) -> Case:
     line = column = None
+    caret = False
     fragments = []
     for text in _header_text(path.read_bytes()).splitlines():
         if not text.startswith("#"):
@@ -103,11 +108,13 @@ def read_case(path: Path) -> Case:
             line = int(match["value"])
         elif match["what"] == "-column":
             column = int(match["value"])
+        elif match["what"] == "-caret":
+            caret = match["value"].strip() == "yes"
         else:
             fragments.append(match["value"])
     assert line is not None, f"{path.name}: no '# expect-line: N' header"
     assert fragments, f"{path.name}: no '# expect: TEXT' header"
-    return Case(path, line, column, tuple(fragments))
+    return Case(path, line, column, tuple(fragments), caret)
 
 
 def corpus_files() -> list[Path]:
@@ -151,4 +158,9 @@ def test_bad_input_file(path: Path):
     found = [m for m in messages if m.startswith(prefix) and all(f in m for f in wanted)]
     assert found, (f"no message starts with {prefix!r} and contains {wanted!r}; got:\n"
                    + "\n".join(messages))
+    if case.column is not None:
+        carets = [m.split("\n")[2] for m in found if m.count("\n") == 2]
+        assert carets or not case.caret, f"no caret line in {found!r}"
+        for line in carets:
+            assert line == " " * (4 + case.column - 1) + "^", found
     assert all(len(m) < 2000 for m in messages)

@@ -43,8 +43,9 @@ def test_check_reports_misses_with_closest_worker(master: Path, capsys) -> None:
     code, out = run(capsys, "check", str(master))
     assert code == 0
     assert "ok: 4 builders for 4 buildouts on 2 workers" in out
-    assert "not created: needs-oracle (buildout needs-oracle): closest worker ci-1 has no " \
-           "oracle" in out
+    assert "2 warning(s):" in out
+    assert ("  buildouts/MANIFEST.cfg:33: buildout 'needs-oracle' is not created: no worker "
+            "can run it; closest is 'ci-1', which has no oracle\n") in out
     assert run(capsys, "check", "--strict", str(master))[0] == 1
 
 
@@ -103,7 +104,8 @@ def test_plan_warns_on_large_fanout(tmp_path: Path, capsys) -> None:
         " 'protocols': {'pb': {'port': 'tcp:0'}}}\nconfigure_from_buildouts(basedir, c)\n")
     code, out = run(capsys, "plan", str(root))
     assert code == 0
-    assert "warning: buildout 'wide' multiplies into 61 builders (more than 50)" in out
+    assert ("warning: buildouts/MANIFEST.cfg:3: buildout 'wide' multiplies into 61 builders "
+            "(more than 50): check its build-for lines") in out
 
 
 def test_plan_diff(master: Path, tmp_path: Path, capsys) -> None:

@@ -238,7 +238,9 @@ def test_checkconfig_style_message_is_clean(tmp_path: Path) -> None:
         "(add 'password = ...' or 'password = %(secret:NAME)s')",
         "workers.cfg:2: worker [w1]: expected OPTION=VALUE, got 'port' at column 16: "
         "'postgresql 9.1 port' (the version comes right after the name, options are "
-        "key=value without spaces)",
+        "key=value without spaces)\n"
+        "    postgresql 9.1 port\n"
+        "                   ^",
     ]
 
 

@@ -243,7 +243,9 @@ def test_spec_error_example_renders_exactly():
         parse_requirement("postgresql >=")
     assert info.value.render(Location("MANIFEST.cfg", 42), "build-for") == (
         "MANIFEST.cfg:42: build-for: expected a version after '>=' at column 12: "
-        "'postgresql >=' (e.g. 'postgresql >= 9.6')")
+        "'postgresql >=' (e.g. 'postgresql >= 9.6')\n"
+        "    postgresql >=\n"
+        "               ^")
 
 
 @pytest.mark.parametrize("line", [

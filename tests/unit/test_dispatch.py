@@ -7,7 +7,13 @@ import random
 import pytest
 from unit_helpers import GIT
 
-from anybox_buildbot.dispatch import BUILD_REQUIRES_PROP, Miss, make_plan
+from anybox_buildbot.dispatch import (
+    BUILD_REQUIRES_PROP,
+    FANOUT_WARNING,
+    Miss,
+    make_plan,
+    plan_warnings,
+)
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.version import parse_version
@@ -429,3 +435,62 @@ def test_several_lines_on_one_capability_need_one_instance_meeting_all(plan_for)
     (miss,) = plan.misses
     assert miss.worker == "two-pg"
     assert miss.lacks == ("has postgresql 9.2, 12, 14; needs >= 14 and < 13",)
+
+
+# -- warnings of a plan (one channel: dispatch.plan_warnings) -------------------
+
+@pytest.fixture
+def warnings_for(load_workers_text, load_manifest_text):
+    """``warnings_for(manifest_text, workers_text=FLEET)`` -> plan_warnings()."""
+
+    def run(manifest: str, workers: str = FLEET):
+        buildouts = list(load_manifest_text(manifest).values())
+        fleet = load_workers_text(workers)
+        plan = make_plan(buildouts, fleet, registry(), Errors())
+        return plan_warnings(plan, buildouts, fleet)
+
+    return run
+
+
+def test_a_name_no_worker_declares_gets_the_closest_one(warnings_for):
+    found = warnings_for(section("app", "build-requires = python >= 3.9",
+                                 "    postgres >= 9.6"))
+    (unknown, miss) = found
+    assert unknown.category == "capability"
+    assert unknown.render().split("\n") == [
+        "MANIFEST0.cfg:4: build-requires: no worker declares capability 'postgres' at "
+        "column 1: 'postgres >= 9.6' (did you mean 'postgresql'?)".replace(
+            "MANIFEST0.cfg", unknown.location.file),
+        "    postgres >= 9.6",
+        "    ^"]
+    assert miss.category == "not-created" and "closest is" in miss.problem
+
+
+def test_a_name_far_from_any_lists_the_declared_ones(warnings_for):
+    (unknown, _miss) = warnings_for(section("app", "build-for = oracle"))
+    assert unknown.subject == "build-for"
+    assert unknown.hint == "declared: postgresql, private-git-access, python"
+
+
+def test_one_warning_per_inherited_requirement_line(warnings_for):
+    """Sections inheriting the line give the same warning: the channel
+    keeps one (``Warnings`` deduplicates equal diagnostics)."""
+    found = warnings_for(section("base", "build-requires = postgres") +
+                         "[a]\ninherit = base\n[b]\ninherit = base\n")
+    unknown = [w for w in found if w.category == "capability"]
+    assert len(unknown) == 3 and len(set(unknown)) == 1
+
+
+def test_no_capability_warning_for_declared_names(warnings_for):
+    assert warnings_for(section("app", "build-requires = postgresql >= 13",
+                                "    python")) == []
+
+
+def test_fanout_warning_points_at_the_build_for_line(warnings_for):
+    caps = "\n".join(f"    lib 1.{i}" for i in range(FANOUT_WARNING + 1))
+    (fanout,) = warnings_for(section("wide", "build-category = x", "build-for = lib"),
+                             f"[w]\npassword = x\ncapability = lib 0.1\n{caps}\n")
+    assert fanout.category == "fan-out"
+    assert (fanout.location.line, fanout.location.column) == (4, None)
+    assert fanout.problem == (f"buildout 'wide' multiplies into {FANOUT_WARNING + 2} builders "
+                              f"(more than {FANOUT_WARNING}): check its build-for lines")

@@ -228,8 +228,10 @@ def test_inherited_standalone_stays_in_the_parent_manifest_folder(tmp_path):
     first = write(tmp_path, "a/MANIFEST.cfg", "[base]\nbuildout = standalone ../b/app.cfg\n")
     second = write(tmp_path, "b/MANIFEST.cfg", "[child]\ninherit = base\n")
     _specs, messages = load_errors(first, second)
-    assert [m.split(": ")[0] for m in messages] == [f"{first}:2", f"{first}:2"]
-    assert all("outside the manifest's folder" in m for m in messages)
+    # once, at the line that wrote it, naming the section that inherits it
+    (message,) = messages
+    assert message.startswith(f"{first}:2: buildout [base] buildout, inherited by [child]: ")
+    assert "outside the manifest's folder" in message
 
 
 @pytest.mark.parametrize(("line", "cfg", "subdir"), [

@@ -193,7 +193,9 @@ def test_literal_token_is_refused_and_never_echoed() -> None:
         "MANIFEST.cfg:7: buildout [app] notify: the token must be a secret reference, never "
         "the token itself at column 12: 'gitlab g/p token=***' (store it with a secrets "
         "provider (c['secretsProviders']) and write token=%(secret:NAME)s; form: gitlab "
-        "GROUP/PROJECT|URL token=%(secret:NAME)s)")
+        "GROUP/PROJECT|URL token=%(secret:NAME)s)\n"
+        "    gitlab g/p token=***\n"
+        "               ^")
 
 
 def test_same_destination_twice_in_one_option() -> None:
@@ -465,7 +467,9 @@ def test_notify_errors_join_the_other_errors_of_populate(tmp_path: Path) -> None
     first, second = info.value.errors
     assert first.startswith("buildouts/MANIFEST.cfg:26: buildout [bad] buildout: standalone")
     assert second == ("buildouts/MANIFEST.cfg:27: buildout [bad] notify: not an e-mail address "
-                      "at column 6: 'mail nobody' (form: mail ADDRESS [on=MODES])")
+                      "at column 6: 'mail nobody' (form: mail ADDRESS [on=MODES])\n"
+                      "    mail nobody\n"
+                      "         ^")
 
 
 # --------------------------------------------------------------------------- #
@@ -654,7 +658,8 @@ def test_documented_error_messages_are_the_real_ones() -> None:
         parse_notify_option([(match["text"].replace("token=***", "token=ghp_x"),
                               Location(match["file"], int(match["line"])))],
                             errors, match["subject"])
-        assert errors.messages == [message]
+        # the page shows the first line; the caret lines follow it
+        assert [m.split("\n")[0] for m in errors.messages] == [message]
 
 
 def test_documented_json_bodies_have_the_real_keys() -> None:

@@ -51,9 +51,10 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str | None, str]] = {
 def needs_server_script(kind: str, buildout: Any) -> Iterator[Problem]:
     """Schema check: the server script is ``bin/<buildout-part>``."""
     if buildout.buildout_part is None:
+        # no per-section text: an inherited line is then reported once
         yield Problem(f"step set {kind!r} needs the 'buildout-part' option",
-                      text=f"[{buildout.name}]", hint="the part whose bin/ script runs the "
-                      "Odoo server, e.g. buildout-part = odoo")
+                      hint="the part whose bin/ script runs the Odoo server, e.g. "
+                      "buildout-part = odoo")
 
 
 def schema(kind: str) -> Schema:

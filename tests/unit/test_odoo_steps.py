@@ -104,7 +104,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
 
 @pytest.mark.parametrize("section, line, message", [
     ("post-buildout-steps = install-modules\ninstall-modules.addons = sale\n", 3,
-     "step set 'install-modules' needs the 'buildout-part' option: '[a]' (the part whose "
+     "step set 'install-modules' needs the 'buildout-part' option (the part whose "
      "bin/ script runs the Odoo server, e.g. buildout-part = odoo)"),
     ("buildout-part = odoo\npost-buildout-steps = install-modules-test\n", 4,
      "install-modules-test.addons: missing option 'install-modules-test.addons'"),

@@ -227,3 +227,19 @@ def test_without_step_sets_values_stay_text_and_no_factory_takes_them(tmp_path: 
         f"{path}:3: buildout [app] post-buildout-steps: the options of step set 'pytest' "
         "were not checked (load the manifests with the step sets' schemas: "
         "load_manifests(..., step_sets=...))"]
+
+
+def test_an_inherited_step_set_mistake_is_reported_once(tmp_path: Path) -> None:
+    """Values and schema checks go through the section's collector: a line
+    several sections get gives one message naming them (inherit.py)."""
+    write(tmp_path, "a.cfg", "[buildout]\n")
+    path = write(tmp_path, "MANIFEST.cfg", "[DEFAULT]\npytest.args = -k 'x\n"
+                 "[base]\nbuildout = standalone a.cfg\n"
+                 "post-buildout-steps = pytest update-odoo\npytest.junit = maybe\n"
+                 "[a]\ninherit = base\n[b]\ninherit = base\n")
+    errors = Errors()
+    assert load_manifests([path], errors, step_sets=builtin_catalog()) == ()
+    assert [m.split(": ")[:2] for m in errors.messages] == [
+        [f"{path}:2", "[DEFAULT] pytest.args, used by [base], [a], [b]"],
+        [f"{path}:6", "buildout [base] pytest.junit, inherited by [a], [b]"],
+        [f"{path}:5", "buildout [base] post-buildout-steps, inherited by [a], [b]"]]

@@ -29,14 +29,16 @@ from twisted.python import log
 from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
 from .confine import file_in
 from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
-from .errors import ConfigError, Diagnostic, Errors, Location, Warnings, did_you_mean
+from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .manifest import BuildoutSpec, Watch, load_manifests
-from .notify import MailSettings, check_secrets, make_reporters, secret_name
+from .notify import MailSettings, check_secrets
 from .pollers import make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
+from .reporters import make_reporters
+from .rules import secret_name
 from .steps.source import TAG_PROPERTY
-from .subfactories import BrokenStepSet, StepSet, StepSetFactory, load_registry
+from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .vcsref import prefix_problem
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
 from .workers import WorkerSpec, load_workers
@@ -87,30 +89,6 @@ def prefer_priority(builder, workers, buildrequest):
             return 0
 
     return max(workers, key=priority)
-
-
-def _no_steps(options: Mapping[str, str], context: object) -> StepSet:
-    return StepSet()
-
-
-class _Loadable(Mapping[str, StepSetFactory]):
-    """The step sets as factories are built in one pass: an unknown or
-    broken one, already reported at its manifest line (``_check_buildout``),
-    gives no steps instead of a second error, while the buildout's other
-    step sets still check their options."""
-
-    def __init__(self, step_sets: Mapping[str, StepSetFactory | BrokenStepSet]) -> None:
-        self._step_sets = step_sets
-
-    def __getitem__(self, name: str) -> StepSetFactory:
-        found = self._step_sets.get(name)
-        return _no_steps if found is None or isinstance(found, BrokenStepSet) else found
-
-    def __iter__(self):
-        return iter(self._step_sets)
-
-    def __len__(self) -> int:
-        return len(self._step_sets)
 
 
 class BuildoutsConfigurator:
@@ -207,56 +185,22 @@ class BuildoutsConfigurator:
 
     def _load_buildouts(self, paths: Iterable[str | os.PathLike], errors: Errors
                         ) -> tuple[BuildoutSpec, ...]:
+        """Load manifests; step-set names and options are checked and parsed
+        there, on every section, with the schemas of the known step sets (a
+        plugin is imported when a manifest first names it)."""
         pairs = [self._path(p) for p in paths]
         if self._step_sets is None:
             self._step_sets = registry = load_registry()
             for warning in registry.shadowed:
                 self.warnings.add(None, warning, category="plugin")
-        # step sets are checked on every section, also those with other errors
         specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
-                               check=self._check_buildout)
+                               step_sets=catalog_of(self._step_sets))
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
                            f"from {self.buildouts[spec.name].location}", f"[{spec.name}]",
                            hint="section names must be unique over all manifests")
         return specs
-
-    def _check_buildout(self, spec: BuildoutSpec, errors: Errors) -> None:
-        """Step-set names must exist and load; ``NAME.OPTION`` must belong to
-        a step set the buildout uses (and be one it knows, when it declares
-        them). Errors point at the line naming the step set."""
-        subject = f"buildout [{spec.name}]"
-        assert self._step_sets is not None
-        for option, names in (("post-dl-steps", spec.post_dl_steps),
-                              ("db-steps", spec.db_steps),
-                              ("post-buildout-steps", spec.post_buildout_steps)):
-            for name in names:
-                location = spec.step_set_locations.get((option, name), spec.location)
-                if name not in self._step_sets:
-                    errors.add(location, f"unknown step set {name!r}", name,
-                               hint="known: " + ", ".join(sorted(self._step_sets)),
-                               subject=f"{subject} {option}")
-                    continue
-                step_set = self._step_sets[name]   # a plugin is imported here, once
-                if isinstance(step_set, BrokenStepSet):
-                    errors.add(location, step_set.message(), hint=step_set.hint(option),
-                               subject=f"{subject} {option}")
-        used = set(spec.step_sets)
-        for key, location in spec.step_option_locations.items():
-            stepset, _, option = key.partition(".")
-            if stepset not in used:
-                hint = (f"add {stepset!r} to post-buildout-steps, db-steps or "
-                        "post-dl-steps" if stepset in self._step_sets
-                        else did_you_mean(stepset, sorted(used) or self._step_sets))
-                errors.add(location, f"option for step set {stepset!r}, which this "
-                           "buildout does not use", key, hint=hint, subject=subject)
-                continue
-            known = getattr(self._step_sets.get(stepset), "options", None)
-            if known is not None and option not in known:
-                errors.add(location, f"unknown option of step set {stepset!r}", key,
-                           hint=did_you_mean(option, known) if known
-                           else f"{stepset!r} takes no options", subject=subject)
 
     # -- public API ----------------------------------------------------------
     def make_workers(self, path: str | os.PathLike | None = None) -> list:
@@ -298,10 +242,10 @@ class BuildoutsConfigurator:
     def _make_factories(self, specs: Sequence[BuildoutSpec],
                         registry: Mapping[str, CapabilitySpec],
                         errors: Errors) -> dict[str, BuildFactory]:
-        """Factories of ``specs``; step sets report bad options into ``errors``."""
+        """Factories of ``specs``; a step set that fails is reported into ``errors``."""
         assert self._step_sets is not None
-        maker = FactoryMaker(self.choices, registry, _Loadable(self._step_sets),
-                             self.watch_dir, self.basedir, errors)
+        maker = FactoryMaker(self.choices, registry, self._step_sets, self.watch_dir,
+                             self.basedir, errors)
         return {spec.name: maker.make(spec) for spec in specs}
 
     def _register(self, specs: Sequence[BuildoutSpec], made: Mapping[str, BuildFactory]

@@ -24,6 +24,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from .rules import PART_NAME, PART_NAME_RULE
+
 #: Section (buildout) names, capability versions and abbrevs: safe in file
 #: names, directory names and command lines (no '/', no leading '-' or '.').
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
@@ -44,15 +46,9 @@ WORKER_NAME_RULE = ("letters, digits, '_' and '-', starting with a letter or '_'
 MAX_WORKER_NAME = 50
 RESERVED_WORKER_NAMES = frozenset({"debug", "change", "status"})
 
-#: Buildout section (part) and option names that reach ``bin/buildout``'s
-#: command line (``buildout-options``, ``functional.parts``) or a script
-#: path (``bin/<buildout-part>``): what real buildouts use
-#: (``versions:zc.buildout``, ``buildout:always-checkout``, ``odoo``),
-#: never a leading ``-`` (an option of bin/buildout: ``-c FILE``, ``-D``)
-#: nor ``.`` (``..``), no ``:``, ``=``, ``/`` or whitespace.
-BUILDOUT_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-BUILDOUT_WORD_RULE = ("letters, digits, '_', '.' and '-', starting with a letter, a "
-                      "digit or '_'")
+#: Buildout section (part) and option names: the one rule of rules.py.
+BUILDOUT_WORD = PART_NAME
+BUILDOUT_WORD_RULE = PART_NAME_RULE
 
 
 def _bad_character(text: str, allowed: re.Pattern[str]) -> str:

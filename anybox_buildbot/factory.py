@@ -4,80 +4,48 @@ The builders a ``build-for`` line multiplies differ only by properties
 (the pinned versions), so they share the factory; the capability step
 finds its builder's instance decision at build time (``ChoiceBook``).
 Order of steps follows SPEC section 6.
+
+This module composes: the steps come from :mod:`.steps` and from the step
+sets (:mod:`.subfactories`), which get the option values the manifest
+loader parsed. A step set that raises or gives something other than a
+``StepSet`` of steps is a configuration error naming it, where it comes
+from and the manifest line asking for it.
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from buildbot.config.errors import ConfigErrors
+from buildbot.interfaces import IBuildStepFactory
 from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
 from .confine import SAFE_NAME_RULE, file_in
 from .dispatch import ChoiceBook
-from .errors import Errors
+from .errors import Errors, Location
 from .manifest import BuildoutSpec
 from .registry import CapabilitySpec
+from .steploading import STEP_LISTS
+from .stepoptions import StepOptions
 from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities
-from .steps.source import ARCHIVE_DIR, source_steps
+from .steps.common import (
+    CACHE_LOCK,
+    SCRIPTS_DIR,
+    buildout_command,
+    buildout_dir,
+    cache_dir,
+    ship,
+)
+from .steps.source import source_steps
 from .steps.transfer import BestEffortUpload
-from .subfactories import StepContext, StepSetFactory
+from .subfactories import BrokenStepSet, StepContext, StepSet, StepSetFactory, origin_of
 from .watching import MAX_REPORT_BYTES
 
-CACHE_LOCK = util.WorkerLock("anybox-buildout-caches", maxCount=1)
 WATCH_REPORT = ".anybox-watch.json"
-
-
-SCRIPTS_DIR = str(resources.files("anybox_buildbot") / "worker_scripts")
-
-
-def ship(script: str, workdir: str = "build") -> steps.FileDownload:
-    """Copy one of our worker scripts next to the build, as anybox-<script>."""
-    return steps.FileDownload(name=f"ship-{script}", mastersrc=f"{SCRIPTS_DIR}/{script}",
-                              workerdest=f"anybox-{script}", workdir=workdir,
-                              haltOnFailure=True)
-
-
-def buildout_dir(spec: BuildoutSpec) -> tuple[str, str]:
-    """(workdir of the buildout steps, CFG relative to it).
-
-    Buildout puts bin/ and parts/ next to its config file, so the steps run
-    in the config file's folder: test commands like ``bin/test`` then work
-    whatever the checkout layout (``subdir=``, archives, nested CFG).
-    """
-    parts = ["build"]
-    if spec.source.kind == "archive":
-        parts.append(ARCHIVE_DIR)
-    if spec.source.subdir:
-        parts.append(spec.source.subdir)
-    folder, cfg = posixpath.split(spec.source.cfg)
-    if folder:
-        parts.append(folder)
-    return posixpath.normpath(posixpath.join(*parts)), cfg
-
-
-def cache_dir(workdir: str) -> str:
-    """Path from ``workdir`` to ``<worker basedir>/buildout-caches``.
-
-    Step workdirs are relative to ``<worker basedir>/<builder>``.
-    """
-    depth = len(workdir.split("/")) + 1
-    return "/".join([".."] * depth + ["buildout-caches"])
-
-
-def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
-    """``bin/buildout`` with the per-worker caches and the manifest's options."""
-    command = ["venv/bin/buildout", "-c", cfg,
-               f"buildout:eggs-directory={caches}/eggs",
-               f"buildout:download-cache={caches}/downloads"]
-    command.extend(f"{section}:{option}={value}"
-                   for section, option, value in spec.buildout_options)
-    return command
 
 
 def always_run(step):
@@ -141,19 +109,11 @@ class FactoryMaker:
 
         def add_sets(names: tuple[str, ...]) -> None:
             for name in names:
-                try:
-                    step_set = self.step_sets[name](spec.step_options.get(name, {}), context)
-                except ConfigErrors as exc:
-                    self.errors.extend(exc)
-                    continue
-                except Exception as exc:  # a plugin's bug must not be a bare traceback
-                    self.errors.add(spec.location, f"step set {name!r} failed to build its "
-                                    f"steps: {exc!r}", hint="report it to the step set's "
-                                    "authors", subject=f"buildout [{spec.name}]")
-                    continue
-                for step in step_set.steps:
-                    factory.addStep(step)
-                cleanup.extend(step_set.cleanup)
+                made = self._step_set(spec, name, context)
+                if made is not None:
+                    for step in made.steps:
+                        factory.addStep(step)
+                    cleanup.extend(made.cleanup)
 
         add_sets(spec.post_dl_steps)
         factory.addStep(self.shared(("ship", "bootstrap.py", workdir),
@@ -175,6 +135,44 @@ class FactoryMaker:
         for step in cleanup:
             factory.addStep(always_run(step))
         return factory
+
+    def _step_set(self, spec: BuildoutSpec, name: str, context: StepContext
+                  ) -> StepSet | None:
+        """Call step set ``name``; None after reporting why it gave nothing."""
+        list_option, location = _named_at(spec, name)
+        subject = f"buildout [{spec.name}] {list_option}"
+
+        def fault(problem: str, hint: str) -> None:
+            origin = origin_of(self.step_sets, name)
+            what = f"step set {name!r}" + (f" ({origin})" if origin else "")
+            self.errors.add(location, f"{what} {problem}", hint=f"{hint}, or take {name!r} out "
+                            f"of {list_option}", subject=subject)
+
+        step_set = self.step_sets[name]
+        if isinstance(step_set, BrokenStepSet):   # the loader reported it already
+            step_set(StepOptions(), context)
+            return None
+        options = spec.step_options.get(name)
+        if not isinstance(options, StepOptions) or not options.checked:
+            self.errors.add(location, f"the options of step set {name!r} were not checked",
+                            hint="load the manifests with the step sets' schemas: "
+                            "load_manifests(..., step_sets=...)", subject=subject)
+            return None
+        try:
+            made = step_set(options, context)
+        except ConfigErrors as exc:
+            self.errors.extend(exc)
+            return None
+        except Exception as exc:  # a plugin's bug must not be a bare traceback
+            fault(f"failed to build its steps: {type(exc).__name__}: {exc}",
+                  "report it to its authors")
+            return None
+        problem = _not_a_step_set(made)
+        if problem is not None:
+            fault(problem, "a step set returns anybox_buildbot.subfactories.StepSet(steps=[...],"
+                  " cleanup=[...]) of Buildbot steps; report it to its authors")
+            return None
+        return made
 
     def _add_auto_watch(self, factory: BuildFactory, spec: BuildoutSpec, workdir: str,
                         cfg: str) -> None:
@@ -203,15 +201,49 @@ class FactoryMaker:
             purpose="the auto-watch report", maxsize=MAX_REPORT_BYTES, mode=0o644))
 
 
+def _named_at(spec: BuildoutSpec, name: str) -> tuple[str, Location]:
+    """The step-list option naming step set ``name``, and its line."""
+    for option in STEP_LISTS:
+        location = spec.step_set_locations.get((option, name))
+        if location is not None:
+            return option, location
+    return "post-buildout-steps", spec.location
+
+
+def _is_step(step: Any) -> bool:
+    return isinstance(step, buildstep.BuildStep) or IBuildStepFactory.providedBy(step)
+
+
+def _not_a_step_set(made: Any) -> str | None:
+    """What is wrong with a step set's result, or None when it is usable."""
+    if not isinstance(made, StepSet):
+        return f"returned a {type(made).__name__}, not a StepSet"
+    for what in ("steps", "cleanup"):
+        items = getattr(made, what)
+        if not isinstance(items, list | tuple):
+            return f"returned a StepSet whose {what} is a {type(items).__name__}, not a list"
+        bad = next((item for item in items if not _is_step(item)), None)
+        if bad is not None:
+            return (f"returned a StepSet whose {what} holds a {type(bad).__name__}, "
+                    "not a Buildbot step")
+    return None
+
+
 def make_factory(spec: BuildoutSpec, choices: ChoiceBook | None,
                  registry: Mapping[str, CapabilitySpec],
                  step_sets: Mapping[str, StepSetFactory],
                  watch_dir: Path | None = None) -> BuildFactory:
     """One factory on its own (the configurator shares steps across many).
 
-    ``choices`` is the book the plan fills (None: an empty one, for tests
-    of the other steps). Bad step-set options raise ``ConfigError``."""
+    ``spec`` comes from ``load_manifests(..., step_sets=...)``, which
+    checked its step-set options; ``choices`` is the book the plan fills
+    (None: an empty one, for tests of the other steps). A step set that
+    fails raises ``ConfigError``."""
     errors = Errors()
     factory = FactoryMaker(choices, registry, step_sets, watch_dir, errors=errors).make(spec)
     errors.raise_if_any()
     return factory
+
+
+__all__ = ["CACHE_LOCK", "SCRIPTS_DIR", "WATCH_REPORT", "FactoryMaker", "always_run",
+           "buildout_command", "buildout_dir", "cache_dir", "make_factory", "ship"]

@@ -8,15 +8,13 @@ where they were written (possibly in the parent section).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import shlex
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .confine import (
-    BUILDOUT_WORD,
-    BUILDOUT_WORD_RULE,
     MAX_BUILDOUT_NAME,
     SAFE_NAME_RULE,
     name_problem,
@@ -29,6 +27,18 @@ from .errors import Errors, Location, ParseError, did_you_mean
 from .inherit import SharedLines, resolve_inherit, shared_line_owners
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
+from .rules import (
+    MAX_ARGUMENTS_LENGTH,
+    PART_NAME_RULE,
+    RuleError,
+    is_part_name,
+    parse_boolean,
+    split_arguments,
+    split_list,
+    whole_number,
+)
+from .steploading import StepSetInfo, load_step_options, unchecked_options
+from .stepoptions import StepOptions
 from .template import Template, parse_template
 from .vcsref import REF_FORMS, URL_FORMS, ref_problem, url_problem
 
@@ -36,7 +46,7 @@ DEFAULT_BUILDOUT_VERSION = "6.0.1"
 DEFAULT_TREE_STABLE_TIMER = 600
 DEFAULT_POST_BUILDOUT_STEPS = ("test",)
 DEFAULT_TEST_COMMAND = ("bin/test",)
-MAX_COMMAND_LENGTH = 128 * 1024  # Linux's limit on one argument (MAX_ARG_STRLEN)
+MAX_COMMAND_LENGTH = MAX_ARGUMENTS_LENGTH
 
 KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
@@ -59,8 +69,6 @@ SOURCE_KEYWORDS: dict[str, tuple[str, ...]] = {"git": ("subdir",), "gittag": ("s
 WATCH_KINDS: dict[str, tuple[str, ...]] = {
     "git": ("URL", "BRANCH"), "hg": ("URL", "BRANCH"), "bzr": ("URL",),
 }
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEPSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BUILDOUT_OPTION = re.compile(r"(?P<section>[^:=\s]+):(?P<option>[^:=\s]+)=(?P<value>.*)")
@@ -122,7 +130,9 @@ class BuildoutSpec:
     env: tuple[tuple[str, Template], ...] = ()
     git_shallow: bool = False
     notify: tuple[NotifyTarget, ...] = ()     # notify.py: one destination per line
-    step_options: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
+    # step set -> its parsed NAME.OPTION values (stepoptions.py), one entry
+    # per step set used when loaded with the step sets' schemas
+    step_options: Mapping[str, StepOptions] = field(default_factory=dict, hash=False)
     step_option_locations: dict[str, Location] = field(default_factory=dict, hash=False,
                                                        compare=False, repr=False)
     # (option, step set name) -> the line naming it, for errors about that step set
@@ -147,16 +157,6 @@ class BuildoutSpec:
         return tuple(names)
 
 
-def parse_boolean(text: str) -> bool | None:
-    """``true/yes/on/1`` or ``false/no/off/0`` (any case); None otherwise."""
-    lowered = text.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    return None
-
-
 class _SectionReader:
     """Typed access to one section's merged options, reporting into ``errors``."""
 
@@ -169,6 +169,7 @@ class _SectionReader:
         self.subject = f"buildout [{name}]"
         self.step_set_locations: dict[tuple[str, str], Location] = {}
         self.requirement_locations: dict[tuple[str, str], Location] = {}
+        self.named_step_sets: list[tuple[str, str, Location]] = []  # valid names only
 
     def error(self, loc: Location, option: str, problem: str, text: str | None = None,
               hint: str | None = None) -> None:
@@ -195,22 +196,16 @@ class _SectionReader:
         self.error(loc, option, "expected true or false", text)
         return default
 
-    def integer(self, option: str, default: int) -> int:
+    def integer(self, option: str, default: int, what: str = "a whole number") -> int:
         got = self.single(option)
         if got is None:
             return default
         text, loc = got
-        # isdigit() alone accepts '²' (int() refuses it); int() refuses over
-        # 4300 digits: both escaped as a ValueError.
-        if text.isascii() and text.isdigit():
-            if len(text.lstrip("0")) <= 18:
-                return int(text)
-            self.error(loc, option, "number too large", text,
-                       hint=f"e.g. {option} = {default}")
+        try:
+            return whole_number(text, what=what)
+        except RuleError as exc:
+            self.error(loc, option, exc.problem, text, hint=f"e.g. {option} = {default}")
             return default
-        self.error(loc, option, "expected a whole number of seconds", text,
-                   hint=f"e.g. {option} = {default}")
-        return default
 
     def requirements(self, option: str) -> tuple[Requirement, ...]:
         opt = self.options.get(option)
@@ -231,17 +226,21 @@ class _SectionReader:
         opt = self.options.get(option)
         if opt is None:
             return None
-        return tuple(w for text, _ in opt.lines for w in text.replace(",", " ").split())
+        return tuple(w for text, _ in opt.lines for w in split_list(text))
 
     def step_names(self, option: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         names = self.words(option)
         if names is None:
+            # the default step sets are used as if named on the section's line
+            self.named_step_sets.extend((option, name, self.location) for name in default)
             return default
         for text, loc in self.options[option].lines:
-            for name in text.replace(",", " ").split():
+            for name in split_list(text):
                 self.step_set_locations.setdefault((option, name), loc)
                 if not _STEPSET_NAME.fullmatch(name):
                     self.error(loc, option, "invalid step set name", name)
+                else:
+                    self.named_step_sets.append((option, name, loc))
         return names
 
 
@@ -398,11 +397,11 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
         # read as its option -c (a config from anywhere), '-D:a=b' as -D.
         bad = [(what, word) for what, word in (("section", match["section"]),
                                                ("option", match["option"]))
-               if not BUILDOUT_WORD.fullmatch(word)]
+               if not is_part_name(word)]
         if bad:
             what, word = bad[0]
             reader.error(loc, "buildout-options", f"invalid buildout {what} name {word!r}",
-                         text, hint=f"section and option names are {BUILDOUT_WORD_RULE}, "
+                         text, hint=f"section and option names are {PART_NAME_RULE}, "
                          "e.g. buildout:newest=false, versions:zc.buildout=3.0.1")
             continue
         result.append((match["section"], match["option"], match["value"].strip()))
@@ -415,9 +414,9 @@ def _parse_buildout_part(reader: _SectionReader) -> str | None:
     if got is None:
         return None
     part, loc = got
-    if not BUILDOUT_WORD.fullmatch(part):
+    if not is_part_name(part):
         reader.error(loc, "buildout-part", "invalid buildout part name", part,
-                     hint=f"the name of a [section] of the buildout, {BUILDOUT_WORD_RULE}, "
+                     hint=f"the name of a [section] of the buildout, {PART_NAME_RULE}, "
                      "e.g. buildout-part = odoo")
         return None
     return part
@@ -434,6 +433,22 @@ def _on_its_line(exc: ParseError, opt: IniOption) -> tuple[ParseError, Location]
     return exc, loc
 
 
+def _parse_test_command(reader: _SectionReader) -> tuple[str, ...]:
+    got = reader.single("test-command")
+    if got is None:
+        return DEFAULT_TEST_COMMAND
+    try:
+        command = split_arguments(got[0])
+    except RuleError as exc:
+        reader.error(got[1], "test-command", exc.problem, got[0], hint=exc.hint)
+        return DEFAULT_TEST_COMMAND
+    if not command or not command[0]:  # '""' splits to ['']
+        reader.error(got[1], "test-command", "empty command", got[0],
+                     hint="e.g. test-command = bin/test -v")
+        return DEFAULT_TEST_COMMAND
+    return command
+
+
 #: A check of the loader's caller run on each section, ``(spec, errors)``.
 SectionCheck = Callable[[BuildoutSpec, Errors], None]
 
@@ -441,11 +456,13 @@ SectionCheck = Callable[[BuildoutSpec, Errors], None]
 def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    manifest_dir: Path, errors: Errors,
                    files: dict[tuple[Path, str], Path | str] | None = None,
-                   check: SectionCheck | None = None) -> BuildoutSpec | None:
+                   check: SectionCheck | None = None,
+                   step_sets: Mapping[str, StepSetInfo] | None = None
+                   ) -> BuildoutSpec | None:
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
-    step_options: dict[str, dict[str, str]] = {}
+    step_option_texts: dict[str, IniOption] = {}
     step_option_locations: dict[str, Location] = {}
     for key, opt in options.items():
         if key in KNOWN_OPTIONS:
@@ -470,8 +487,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
             env.append((var, template))
             continue
         if "." in key:
-            stepset, _, sub = key.partition(".")
-            step_options.setdefault(stepset, {})[sub] = opt.value
+            step_option_texts[key] = opt
             step_option_locations[key] = opt.location
             continue
         reader.error(opt.location, key, "unknown option", key,
@@ -489,7 +505,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
               if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
-    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER)
+    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
+                           "a whole number of seconds")
     nightly = None
     got = reader.single("nightly")
     if got is not None:
@@ -506,24 +523,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
             reader.error(got[1], "buildout-version", "invalid zc.buildout version", got[0],
                          hint=f"e.g. buildout-version = {DEFAULT_BUILDOUT_VERSION}")
     part = _parse_buildout_part(reader)
-    test_command = DEFAULT_TEST_COMMAND
-    got = reader.single("test-command")
-    if got is not None and len(got[0]) > MAX_COMMAND_LENGTH:
-        # shlex is quadratic on a long word: a 10 MB line would hang the load.
-        reader.error(got[1], "test-command", f"command line too long ({len(got[0])} "
-                     f"characters, at most {MAX_COMMAND_LENGTH})", got[0],
-                     hint="put a long command in a script of the buildout")
-    elif got is not None:
-        try:
-            test_command = tuple(shlex.split(got[0]))
-        except ValueError as exc:
-            reader.error(got[1], "test-command", f"cannot split command line: {exc}", got[0],
-                         hint="balance the quotes")
-        else:
-            if not test_command or not test_command[0]:  # '""' splits to ['']
-                reader.error(got[1], "test-command", "empty command", got[0],
-                             hint="e.g. test-command = bin/test -v")
-                test_command = DEFAULT_TEST_COMMAND
+    test_command = _parse_test_command(reader)
     spec_kwargs = dict(
         post_dl_steps=reader.step_names("post-dl-steps"),
         db_steps=reader.step_names("db-steps"),
@@ -539,21 +539,40 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
         buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
-        step_options=step_options, step_option_locations=step_option_locations,
+        step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,
         requirement_locations=reader.requirement_locations, **spec_kwargs)
     valid = errors.count == before and source is not None
     if check is not None:
         # Even after another error here: one pass. Its own errors leave the
-        # spec valid, so its step sets still check their option values.
+        # spec valid.
         check(spec, errors)
-    return spec if valid else None
+    if step_sets is None:
+        step_options = unchecked_options(step_option_texts)
+    else:
+        # Step-set names and values are checked whatever else is wrong here
+        # (one pass); only the checks that look at the whole buildout wait
+        # for the rest of the section to be valid.
+        step_options = load_step_options(name, spec if valid else None,
+                                         reader.named_step_sets, step_option_texts,
+                                         step_sets, errors)
+    if not valid or step_options is None:
+        return None
+    return dataclasses.replace(spec, step_options=step_options)
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,
                    display: dict[str, str] | None = None,
-                   check: SectionCheck | None = None) -> tuple[BuildoutSpec, ...]:
+                   check: SectionCheck | None = None,
+                   step_sets: Mapping[str, StepSetInfo] | None = None
+                   ) -> tuple[BuildoutSpec, ...]:
     """Load every manifest; a buildout defined in two of them is an error.
+
+    ``step_sets``: the known step sets by name, with their option schemas
+    (``subfactories.load_registry().catalog``). With them, step-set names
+    and ``NAME.OPTION`` values are checked and parsed here, on every
+    section; without, they are kept as written (``StepOptions.checked`` is
+    False) and a factory refuses them.
 
     ``check`` (the configurator's step-set checks) runs on every section,
     also one with other errors, and reports into the same collector: its
@@ -596,7 +615,8 @@ def load_manifests(paths: Iterable[str | Path], errors: Errors,
         where = options["buildout"].location if "buildout" in options \
             else sections[name][1].location
         spec = _parse_section(name, options, sections[name][1].location,
-                              folders[where.file], shared.for_section(name), files, check)
+                              folders[where.file], shared.for_section(name), files, check,
+                              step_sets)
         if spec is not None and name not in bad_names:
             specs.append(spec)
     shared.flush()

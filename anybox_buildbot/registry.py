@@ -23,26 +23,29 @@ from dataclasses import dataclass
 from .capability import OPTION_NAME, Capability
 from .confine import MAX_ABBREV, SAFE_NAME_RULE, name_problem
 from .errors import Errors, ParseError, closest, did_you_mean
+from .rules import RuleError, whole_number
 from .template import Template, parse_template
 
 PREPENDED_VARS = ("PATH", "LD_LIBRARY_PATH")
 _KEYS = ("version_prop", "abbrev", "environ", "options")
 MAX_PORT = 65535
-_INTEGER_DIGITS = 18        # int() of more digits is slow, and no option needs them
 
 
 def _port_problem(value: str) -> str | None:
-    # ASCII digits only: int() would also take '+5', '1_000' or '٣'.
-    if value.isascii() and value.isdigit() and len(value) <= 5 \
-            and 1 <= int(value) <= MAX_PORT:
-        return None
-    return f"a port number (1 to {MAX_PORT})"
+    """What a port should be, or None (the number rule of rules.py)."""
+    try:
+        whole_number(value, minimum=1, maximum=MAX_PORT)
+    except RuleError:
+        return f"a port number (1 to {MAX_PORT})"
+    return None
 
 
 def _integer_problem(value: str) -> str | None:
-    if value.isascii() and value.isdigit() and len(value) <= _INTEGER_DIGITS:
-        return None
-    return "a whole number"
+    try:
+        whole_number(value)
+    except RuleError:
+        return "a whole number"
+    return None
 
 
 #: Kinds of option value: kind -> (check giving what the value should be, or

@@ -21,6 +21,7 @@ from .constraint import Requirement, parse_requirement
 from .errors import Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
 from .registry import BUILTIN_REGISTRY, CapabilitySpec
+from .rules import SECRET_FORM, RuleError, is_mail_address, secret_name, split_list, whole_number
 
 PASSWORD = "password"
 CAPABILITY = "capability"
@@ -29,8 +30,6 @@ INT_OPTIONS = ("max_builds", "keepalive_interval", "missing_timeout")
 NOTIFY = "notify_on_missing"
 RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, *INT_OPTIONS})
 PRIORITY = "worker_priority"
-_SECRET = re.compile(r"%\(secret:(?P<name>[^)\s]+)\)s")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 def _normal(key: str) -> str:
@@ -90,8 +89,7 @@ class WorkerSpec:
     @property
     def secret_name(self) -> str | None:
         """Name of the secret holding the password, when given as one."""
-        match = _SECRET.fullmatch(self.password)
-        return match["name"] if match else None
+        return secret_name(self.password)
 
     def instances(self, name: str) -> tuple[Capability, ...]:
         return tuple(cap for cap in self.capabilities if cap.name == name)
@@ -102,15 +100,12 @@ class WorkerSpec:
 
 def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
     text = option.value.strip()
-    if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-        errors.add(option.first_location, "must not be negative", text, subject=subject)
+    try:
+        return whole_number(text)
+    except RuleError as exc:
+        hint = None if exc.problem == "must not be negative" else f"e.g. {option.name} = 2"
+        errors.add(option.first_location, exc.problem, text, hint=hint, subject=subject)
         return None
-    # ASCII digits only: int() would also take '+5', '1_000' or '٣'.
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        errors.add(option.first_location, "expected a whole number", text,
-                   hint=f"e.g. {option.name} = 2", subject=subject)
-        return None
-    return int(text)
 
 
 def _option_column(line: str, option: str) -> int | None:
@@ -172,9 +167,9 @@ def _parse_section(ini: IniFile, section, errors: Errors,
                    hint="add 'password = ...' or 'password = %(secret:NAME)s'",
                    subject=subject)
         ok = False
-    elif "%(" in password and not _SECRET.fullmatch(password):
+    elif "%(" in password and secret_name(password) is None:
         errors.add(password_opt.first_location, "malformed secret reference",
-                   hint="write exactly %(secret:NAME)s", subject=subject)
+                   hint=f"write exactly {SECRET_FORM}", subject=subject)
         ok = False
     n_errors = errors.count
     kwargs: dict = {}
@@ -193,13 +188,13 @@ def _parse_section(ini: IniFile, section, errors: Errors,
     notify: list[str] = []
     if NOTIFY in options:
         for text, loc in options[NOTIFY].lines:
-            for address in text.replace(",", " ").split():
-                if _EMAIL.fullmatch(address):
+            for address in split_list(text):
+                if is_mail_address(address):
                     notify.append(address)
                 else:
                     errors.add(loc, "not an e-mail address", address,
-                               hint="e.g. notify_on_missing = ops@example.com",
-                               subject=subject)
+                               hint="user@host.domain, as mail is sent to, e.g. "
+                               "notify_on_missing = ops@example.com", subject=subject)
     properties: dict[str, str | int] = {}
     for key, option in options.items():
         if key in RESERVED:

@@ -49,6 +49,7 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.manifest import BuildoutSpec, load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.steps.capabilities import ChooseCapabilities
+from anybox_buildbot.subfactories import load_registry
 from anybox_buildbot.workers import WorkerSpec, load_workers
 
 # -- goals -------------------------------------------------------------------
@@ -317,10 +318,12 @@ def run_baseline(data: BaselineInput) -> dict:
 
 
 def run_parse(basedir: Path) -> tuple[tuple[WorkerSpec, ...], tuple[BuildoutSpec, ...]]:
-    """load_workers + load_manifests, nothing else."""
+    """load_workers + load_manifests (step-set options parsed there too),
+    nothing else."""
     errors = Errors()
     workers = load_workers([str(basedir / "workers.cfg")], errors)
-    buildouts = load_manifests([str(basedir / "buildouts" / "MANIFEST.cfg")], errors)
+    buildouts = load_manifests([str(basedir / "buildouts" / "MANIFEST.cfg")], errors,
+                               step_sets=load_registry().catalog)
     errors.raise_if_any()
     return workers, buildouts
 

@@ -1,4 +1,5 @@
-"""Steps and renderables of the database step sets (``subfactories/db.py``).
+"""Steps and renderables of the database step sets (``subfactories/db.py``;
+the Odoo server step is in :mod:`.odoo`).
 
 The build's database, ``testing_db``, is named at build time: its name
 depends on the worker (``db_prefix`` worker property) and on the builder
@@ -16,13 +17,12 @@ themselves, and no shell or SQL string ever sees the text.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from buildbot.interfaces import IRenderable
-from buildbot.process import buildstep, logobserver
-from buildbot.process.results import FAILURE, SUCCESS, WARNINGS, worst_status
+from buildbot.process import buildstep
+from buildbot.process.results import SUCCESS
 from zope.interface import implementer
 
 from ..version import parse_version
@@ -176,7 +176,7 @@ class CopySource:
 
     db: str
     host: str | None = None
-    port: str | None = None
+    port: int | None = None
     user: str | None = None
     dump_options: tuple[str, ...] = ()
     restore_options: tuple[str, ...] = ()
@@ -200,54 +200,3 @@ def pg_copy_argv(props, source: CopySource) -> list[str]:
     for option in source.restore_options:
         argv.append(f"--restore-option={option}")
     return argv
-
-
-#: An Odoo log line at level ERROR or CRITICAL:
-#: ``2024-05-01 10:00:00,123 4242 ERROR dbname odoo.modules.loading: ...``
-ODOO_ERROR_LINE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?:ERROR|CRITICAL) ")
-LOG_ERRORS_CHOICES = ("fail", "warn", "ignore")
-
-
-class OdooCommand(buildstep.ShellMixin, buildstep.BuildStep):
-    """Run an Odoo server command; ERROR/CRITICAL log lines count.
-
-    Odoo often exits 0 even when a module failed to install or a test
-    failed (older versions always do), so the log is the reliable signal.
-    ``log_errors``: ``fail`` (default) fails the step when such lines
-    appear, ``warn`` only gives a warning, ``ignore`` trusts the exit code.
-    The matching lines are gathered in an ``odoo-errors`` log.
-    """
-
-    name = "odoo"
-    warnOnWarnings = True   # a 'warn' result must show on the build, not only the step
-
-    def __init__(self, log_errors: str = "fail", **kwargs) -> None:
-        if log_errors not in LOG_ERRORS_CHOICES:
-            raise ValueError(f"log_errors must be one of {LOG_ERRORS_CHOICES}")
-        self.log_errors = log_errors
-        kwargs = self.setupShellMixin(kwargs)
-        super().__init__(**kwargs)
-        self.error_lines: list[str] = []
-        if log_errors != "ignore":
-            self.addLogObserver("stdio", logobserver.LineConsumerLogObserver(self._consume))
-
-    def _consume(self):
-        while True:
-            _stream, line = yield
-            if ODOO_ERROR_LINE.match(line):
-                self.error_lines.append(line)
-
-    async def run(self) -> int:
-        cmd = await self.makeRemoteShellCommand()
-        await self.runCommand(cmd)
-        stdio = self.getLog("stdio")
-        await stdio.finish()
-        result = cmd.results()
-        if self.error_lines:
-            count = len(self.error_lines)
-            shown = self.error_lines[:1000]
-            await self.addCompleteLog("odoo-errors", "\n".join(shown) + "\n")
-            self.descriptionSuffix = [f"{count} error line{'s' if count > 1 else ''}"]
-            result = worst_status(result, FAILURE if self.log_errors == "fail" else WARNINGS)
-        return result

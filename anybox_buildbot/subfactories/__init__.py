@@ -3,17 +3,18 @@
 ``post-dl-steps``, ``db-steps`` and ``post-buildout-steps`` list step-set
 names. A step set is a callable ``(options, context) -> StepSet``:
 
-- ``options``: the buildout's ``NAME.OPTION`` values for that set
-  (``pytest.args = -x`` gives ``{"args": "-x"}``), strings as written;
+- ``options``: the buildout's ``NAME.OPTION`` values for that set, parsed
+  by the manifest loader with the step set's ``schema`` (see
+  :mod:`..stepoptions`): ``pytest.args = -x`` gives ``{"args": ("-x",),
+  ...}``, every declared option present (its default when not given);
 - ``context``: a ``StepContext`` (the parsed buildout, the build
   environment renderable, the buildout's working directory, the master
-  directory) with ``option_error()`` to report a bad option with its
-  manifest line.
+  directory).
 
 It returns its steps and optional cleanup steps; cleanup steps run at the
-end of every build, even after a failure. A step set may carry an
-``options`` attribute (a set of names): then any other ``NAME.OPTION`` is a
-configuration error. Third-party packages register their own through the
+end of every build, even after a failure. The modules of this package
+only compose steps; the step classes live in :mod:`..steps`, by family.
+Third-party packages register their own step sets through the
 ``anybox_buildbot.subfactories`` entry point group.
 
 A plugin is imported the first time a manifest names one of its step sets,
@@ -29,7 +30,7 @@ import functools
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +38,7 @@ from buildbot.plugins import util
 
 from ..errors import Errors
 from ..manifest import BuildoutSpec
+from ..steploading import Catalog, StepSetInfo, info_of
 from ..steps.capabilities import ENV_PROPERTY
 
 ENTRY_POINT_GROUP = "anybox_buildbot.subfactories"
@@ -54,7 +56,9 @@ class StepContext:
 
     def option_error(self, stepset: str, option: str, problem: str,
                      text: str | None = None, hint: str | None = None) -> None:
-        """Report a bad ``stepset.option`` value at its manifest line."""
+        """Report a bad ``stepset.option`` value at its manifest line.
+
+        For step sets without a schema; a schema reports at load time."""
         key = f"{stepset}.{option}"
         location = self.buildout.step_option_locations.get(key, self.buildout.location)
         self.errors.add(location, problem, text, hint,
@@ -63,11 +67,25 @@ class StepContext:
 
 @dataclass
 class StepSet:
+    """What a step set gives: steps where the manifest lists it, and cleanup
+    steps at the very end of the build (made ``alwaysRun`` by the factory)."""
+
     steps: list = field(default_factory=list)
-    cleanup: list = field(default_factory=list)   # made alwaysRun by the factory
+    cleanup: list = field(default_factory=list)
 
 
-StepSetFactory = Callable[[Mapping[str, str], StepContext], StepSet]
+StepSetFactory = Callable[[Mapping[str, Any], StepContext], StepSet]
+
+
+def _own_distribution() -> str:
+    try:
+        return f"anybox_buildbot {version('anybox_buildbot')}"
+    except PackageNotFoundError:   # run from a source tree
+        return "anybox_buildbot"
+
+
+#: The origin of the built-in step sets, in messages.
+BUILT_IN = f"built into {_own_distribution()}"
 
 
 def builtin_step_sets() -> dict[str, StepSetFactory]:
@@ -78,6 +96,12 @@ def builtin_step_sets() -> dict[str, StepSetFactory]:
     for module in (testing, db, quality, odoo):
         registry.update(module.STEP_SETS)
     return registry
+
+
+def builtin_catalog() -> Catalog:
+    """The built-in step sets as the manifest loader sees them (schemas)."""
+    return Catalog(builtin_step_sets(), lambda name, step_set: info_of(name, step_set,
+                                                                       BUILT_IN))
 
 
 def _distribution(ep: EntryPoint) -> str:
@@ -103,12 +127,15 @@ class BrokenStepSet:
     problem: str          # what failed, with the exception
     options: ClassVar[None] = None
 
+    def info(self) -> StepSetInfo:
+        return StepSetInfo(self.name, None, f"entry point {self.entry_point!r} of "
+                           f"{self.distribution}", self.problem)
+
     def message(self) -> str:
-        return f"step set {self.name!r} cannot be loaded: {self.problem}"
+        return self.info().unusable_message()
 
     def hint(self, option: str) -> str:
-        return (f"entry point {self.entry_point!r} of {self.distribution}: repair or remove "
-                f"that distribution, or take {self.name!r} out of {option}")
+        return self.info().unusable_hint(option)
 
     def __call__(self, options: Mapping[str, str], context: StepContext) -> StepSet:
         spec = context.buildout
@@ -184,6 +211,39 @@ class StepSetRegistry(Mapping[str, "StepSetFactory | BrokenStepSet"]):
 
     def __len__(self) -> int:
         return len(self._builtins) + len(self._plugins)
+
+    def origin(self, name: str) -> str:
+        """Where step set ``name`` comes from, for messages."""
+        ep = self._plugins.get(name) if name not in self._builtins else None
+        if ep is None:
+            return BUILT_IN
+        return f"entry point '{ep.name} = {ep.value}' of {_distribution(ep)}"
+
+    def describe(self, name: str, step_set: object) -> StepSetInfo:
+        if isinstance(step_set, BrokenStepSet):
+            return step_set.info()
+        return info_of(name, step_set, self.origin(name))
+
+    @property
+    def catalog(self) -> Catalog:
+        """The step sets' schemas, for ``manifest.load_manifests``; a plugin
+        is imported when the loader first asks for its name."""
+        return Catalog(self, self.describe)
+
+
+def origin_of(step_sets: Mapping[str, Any], name: str) -> str | None:
+    """``StepSetRegistry.origin`` of any mapping of step sets (None: a plain
+    mapping, which knows no origin)."""
+    origin = getattr(step_sets, "origin", None)
+    return origin(name) if origin is not None else None
+
+
+def catalog_of(step_sets: Mapping[str, Any]) -> Catalog:
+    """The catalog of a registry, or of any mapping of step-set callables."""
+    if isinstance(step_sets, StepSetRegistry):
+        return step_sets.catalog
+    return Catalog(step_sets, lambda name, step_set: (
+        step_set.info() if isinstance(step_set, BrokenStepSet) else info_of(name, step_set)))
 
 
 def load_registry() -> StepSetRegistry:

@@ -23,12 +23,16 @@ See docs/database.rst.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from buildbot.plugins import steps, util
 
-from ..factory import ship
+from ..rules import RuleError
+from ..stepoptions import Arguments, Number, Option, OptionKey, Problem, Schema, Text
 from ..steps.capabilities import ENV_PROPERTY
+from ..steps.common import ship
 from ..steps.database import (
     MAX_IDENTIFIER_BYTES,
     CopySource,
@@ -40,7 +44,6 @@ from ..steps.database import (
     pg_copy_argv,
 )
 from . import StepContext, StepSet
-from .options import OptionReader
 
 #: Step sets that use ``testing_db``; the first one listed by a buildout
 #: adds ``testing-db``, ``dropdb-stale`` and the final drop.
@@ -51,49 +54,26 @@ _ENV = util.Property(ENV_PROPERTY, default={})
 
 
 # --------------------------------------------------------------------------- #
-# option checks
+# option types
 # --------------------------------------------------------------------------- #
 
-def single_line(context: StepContext, stepset: str, option: str,
-                value: str | None) -> str | None:
-    """The stripped value, or None after reporting it if empty/multi-line."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        context.option_error(stepset, option, "empty value", value)
-        return None
-    if "\n" in text:
-        context.option_error(stepset, option, "expected a single line", text,
-                             hint="this option takes one value")
-        return None
-    return text
-
-
-def database_name(context: StepContext, stepset: str, option: str,
-                  value: str | None) -> str | None:
+@dataclass(frozen=True)
+class DatabaseName(Text):
     """A database name as PostgreSQL can store it (any characters but NUL,
     at most 63 bytes: a longer one would silently name another database)."""
-    text = single_line(context, stepset, option, value)
-    if text is None:
-        return None
-    if "\x00" in text:
-        context.option_error(stepset, option, "NUL character in a database name", text)
-        return None
-    if len(text.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
-        context.option_error(stepset, option, f"database name longer than "
-                             f"{MAX_IDENTIFIER_BYTES} bytes", text,
-                             hint="PostgreSQL would truncate it: give the real name")
-        return None
-    return text
+
+    def parse(self, text: str, key: OptionKey) -> str:
+        value = super().parse(text, key)
+        if "\x00" in value:
+            raise RuleError("NUL character in a database name")
+        if len(value.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+            raise RuleError(f"database name longer than {MAX_IDENTIFIER_BYTES} bytes",
+                            hint="PostgreSQL would truncate it: give the real name")
+        return value
 
 
-def argument_list(context: StepContext, stepset: str, option: str,
-                  value: str | None) -> tuple[str, ...]:
-    """Split like a POSIX shell would, to pass as separate arguments."""
-    if value is None:
-        return ()
-    return OptionReader(stepset, {option: value}, context).argv(option)
+def _no_white_space(value: str) -> str | None:
+    return "white space in a host name" if any(c.isspace() for c in value) else None
 
 
 # --------------------------------------------------------------------------- #
@@ -145,11 +125,9 @@ def database_prelude(name: str, context: StepContext) -> StepSet:
     """
     if not owns_database_steps(name, context):
         return StepSet()
-    uses_template = "simple_create" in context.buildout.step_sets
-    template = None
-    if uses_template:
-        raw = context.buildout.step_options.get("simple_create", {}).get("db_template")
-        template = raw.strip() if raw and raw.strip() else None
+    spec = context.buildout
+    uses_template = "simple_create" in spec.step_sets
+    template = spec.step_options["simple_create"]["db_template"] if uses_template else None
     return StepSet(
         steps=[_testing_db(template, uses_template),
                _dropdb("dropdb-stale", context.workdir, False)],
@@ -160,39 +138,21 @@ def database_prelude(name: str, context: StepContext) -> StepSet:
 # the step sets
 # --------------------------------------------------------------------------- #
 
-def simple_create(options: Mapping[str, str], context: StepContext) -> StepSet:
+def simple_create(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Create ``testing_db``, empty or from a template database.
 
     ``simple_create.db_template`` (else the worker property ``db_template``)
     names the template; it is passed to ``createdb --template`` as is.
     """
-    database_name(context, "simple_create", "db_template", options.get("db_template"))
     prelude = database_prelude("simple_create", context)
     return StepSet(steps=[*prelude.steps, _createdb(context.workdir)],
                    cleanup=prelude.cleanup)
 
 
-simple_create.options = frozenset({"db_template"})  # type: ignore[attr-defined]
-
-
-def _port(context: StepContext, value: str | None) -> str | None:
-    text = single_line(context, "pg_remote_copy", "source_port", value)
-    if text is None:
-        return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        context.option_error("pg_remote_copy", "source_port", "expected a TCP port number",
-                             text, hint="e.g. pg_remote_copy.source_port = 5432")
-        return None
-    return text
-
-
-def _host(context: StepContext, value: str | None) -> str | None:
-    text = single_line(context, "pg_remote_copy", "source_host", value)
-    if text is not None and any(c.isspace() for c in text):
-        context.option_error("pg_remote_copy", "source_host", "white space in a host name",
-                             text, hint="a host name, an address or a socket directory")
-        return None
-    return text
+simple_create.schema = Schema(  # type: ignore[attr-defined]
+    Option("db_template", DatabaseName(), default=None,
+           doc="the template database (else the worker property db_template)"),
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -203,7 +163,7 @@ def _copy_step(source: CopySource, workdir: str) -> steps.ShellCommand:
         descriptionDone=["copied", source.db])
 
 
-def pg_remote_copy(options: Mapping[str, str], context: StepContext) -> StepSet:
+def pg_remote_copy(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Create ``testing_db`` empty and restore another database into it.
 
     The source database is ``pg_remote_copy.source_db``, on the cluster
@@ -213,41 +173,44 @@ def pg_remote_copy(options: Mapping[str, str], context: StepContext) -> StepSet:
     build's own cluster. ``pg_dump --format=custom`` is piped into
     ``pg_restore --no-owner --no-privileges`` by a shipped script: no shell.
     """
-    stepset = "pg_remote_copy"
-    spec = context.buildout
-    source_db = database_name(context, stepset, "source_db", options.get("source_db"))
-    if "source_db" not in options:
-        context.option_error(stepset, "source_db", "missing option 'pg_remote_copy.source_db'",
-                             hint="the database to copy, e.g. "
-                             "pg_remote_copy.source_db = app_reference")
-    if "simple_create" in spec.step_sets:
-        context.errors.add(spec.location, "simple_create and pg_remote_copy both create "
-                           "testing_db", " ".join(spec.db_steps),
-                           hint="keep pg_remote_copy alone: it creates the database "
-                           "before restoring into it", subject=f"buildout [{spec.name}]")
     source = CopySource(
-        db=source_db or "",
-        host=_host(context, options.get("source_host")),
-        port=_port(context, options.get("source_port")),
-        user=single_line(context, stepset, "source_user", options.get("source_user")),
-        dump_options=argument_list(context, stepset, "dump_options",
-                                   options.get("dump_options")),
-        restore_options=argument_list(context, stepset, "restore_options",
-                                      options.get("restore_options")),
-    )
-    prelude = database_prelude(stepset, context)
+        db=options["source_db"], host=options["source_host"], port=options["source_port"],
+        user=options["source_user"], dump_options=options["dump_options"],
+        restore_options=options["restore_options"])
+    prelude = database_prelude("pg_remote_copy", context)
     return StepSet(steps=[*prelude.steps, _createdb(context.workdir, "template0"),
                           ship("pg_copy.py", context.workdir),
                           _copy_step(source, context.workdir)],
                    cleanup=prelude.cleanup)
 
 
-pg_remote_copy.options = frozenset({  # type: ignore[attr-defined]
-    "source_db", "source_host", "source_port", "source_user", "dump_options",
-    "restore_options"})
+def _alone(options: Mapping[str, Any], buildout: Any) -> Iterator[Problem]:
+    if "simple_create" in buildout.step_sets:
+        yield Problem("simple_create and pg_remote_copy both create testing_db",
+                      text=" ".join(buildout.db_steps),
+                      hint="keep pg_remote_copy alone: it creates the database before "
+                      "restoring into it")
 
 
-def final_dropdb(options: Mapping[str, str], context: StepContext) -> StepSet:
+pg_remote_copy.schema = Schema(  # type: ignore[attr-defined]
+    Option("source_db", DatabaseName(), required=True,
+           hint="the database to copy, e.g. pg_remote_copy.source_db = app_reference",
+           doc="the database to copy"),
+    Option("source_host", Text(), default=None, check=_no_white_space,
+           hint="a host name, an address or a socket directory",
+           doc="its server (else the capability's source_host)"),
+    Option("source_port", Number(minimum=1, maximum=65535, what="a TCP port number"),
+           default=None, hint="e.g. pg_remote_copy.source_port = 5432",
+           doc="its port (else the capability's source_port)"),
+    Option("source_user", Text(), default=None,
+           doc="the role reading it (else the capability's source_user)"),
+    Option("dump_options", Arguments(), default=(), doc="extra pg_dump arguments"),
+    Option("restore_options", Arguments(), default=(), doc="extra pg_restore arguments"),
+    check=_alone,
+)
+
+
+def final_dropdb(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Drop ``testing_db`` at the end of every build, failing or not.
 
     Implied by every database-aware step set; listing it explicitly is for
@@ -257,7 +220,7 @@ def final_dropdb(options: Mapping[str, str], context: StepContext) -> StepSet:
     return database_prelude("final_dropdb", context)
 
 
-final_dropdb.options = frozenset()  # type: ignore[attr-defined]
+final_dropdb.schema = Schema()  # type: ignore[attr-defined]
 
 STEP_SETS = {
     "simple_create": simple_create,

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from buildbot.plugins import util
 
-from ..confine import BUILDOUT_WORD
+from ..rules import is_part_name
+from ..stepoptions import Arguments, Choice, Names, Option, Problem, Schema
 from ..steps.capabilities import ENV_PROPERTY
-from ..steps.database import LOG_ERRORS_CHOICES, TESTING_DB_PROPERTY, OdooCommand
+from ..steps.database import TESTING_DB_PROPERTY
+from ..steps.odoo import LOG_ERRORS_CHOICES, OdooCommand
 from . import StepContext, StepSet
-from .db import argument_list, database_prelude, single_line
+from .db import database_prelude
 
 #: Odoo module technical names are Python package names.
 _MODULE = re.compile(r"[A-Za-z0-9_]+")
@@ -43,50 +46,32 @@ KINDS: dict[str, tuple[str, tuple[str, ...], str | None, str]] = {
     "install-modules": ("-i", (), None, "installing"),
     "update-odoo": ("-u", (), "all", "updating"),
 }
-OPTIONS = frozenset({"addons", "args", "log_errors"})
 
 
-def parse_addons(context: StepContext, stepset: str, value: str | None,
-                 default: str | None) -> tuple[str, ...]:
-    """Module names from ``addons`` (commas and/or white space between them).
-
-    Names are checked: a typo like ``sale;stock`` is a configuration error
-    with its line, not a server run that installs nothing.
-    """
-    if value is None:
-        if default is None:
-            context.option_error(stepset, "addons", f"missing option '{stepset}.addons'",
-                                 hint=f"the modules to install, e.g. {stepset}.addons = "
-                                 "sale, stock")
-            return ()
-        return (default,)
-    names = tuple(dict.fromkeys(value.replace(",", " ").split()))
-    if not names:
-        context.option_error(stepset, "addons", "no module name", value,
-                             hint=f"e.g. {stepset}.addons = sale, stock")
-    bad = [n for n in names if not _MODULE.fullmatch(n)]
-    for name in bad:
-        context.option_error(stepset, "addons", "invalid Odoo module name", name,
-                             hint="letters, digits and '_', separated by commas or spaces")
-    return () if bad else names
+def needs_server_script(kind: str, buildout: Any) -> Iterator[Problem]:
+    """Schema check: the server script is ``bin/<buildout-part>``."""
+    if buildout.buildout_part is None:
+        # no per-section text: an inherited line is then reported once
+        yield Problem(f"step set {kind!r} needs the 'buildout-part' option",
+                      hint="the part whose bin/ script runs the Odoo server, e.g. "
+                      "buildout-part = odoo")
 
 
-def server_script(context: StepContext, stepset: str) -> str | None:
-    """``bin/<buildout-part>``, or None after reporting why not."""
-    spec = context.buildout
-    part = spec.buildout_part
-    if part is None:
-        context.errors.add(spec.location, f"step set {stepset!r} needs the 'buildout-part' "
-                           "option", f"[{spec.name}]",
-                           hint="the part whose bin/ script runs the Odoo server, e.g. "
-                           "buildout-part = odoo", subject=f"buildout [{spec.name}]")
-        return None
-    if not BUILDOUT_WORD.fullmatch(part):  # checked by the manifest; again for the API
-        context.errors.add(spec.location, "invalid buildout part name", part,
-                           hint="the name of a [section] of the buildout, e.g. odoo",
-                           subject=f"buildout [{spec.name}] buildout-part")
-        return None
-    return f"bin/{part}"
+def schema(kind: str) -> Schema:
+    """The options of one Odoo step set (the same three for each)."""
+    default = KINDS[kind][2]
+    addons = Names(_MODULE, "Odoo module name",
+                   "letters, digits and '_', separated by commas or spaces")
+    return Schema(
+        Option("addons", addons, default=None if default is None else (default,),
+               required=default is None,
+               hint=f"the modules to install, e.g. {kind}.addons = sale, stock",
+               doc="module names, separated by commas or spaces"),
+        Option("args", Arguments(), default=(), doc="extra arguments of the server"),
+        Option("log_errors", Choice(*LOG_ERRORS_CHOICES), default="fail",
+               doc="what ERROR/CRITICAL lines of the log do: fail, warn or ignore"),
+        check=lambda options, buildout: needs_server_script(kind, buildout),
+    )
 
 
 def odoo_argv(script: str, kind: str, addons: tuple[str, ...],
@@ -108,29 +93,27 @@ def _odoo_step(kind: str, script: str, addons: tuple[str, ...], extra: tuple[str
 
 
 def _make(kind: str):
-    def step_set(options: Mapping[str, str], context: StepContext) -> StepSet:
-        default = KINDS[kind][2]
-        addons = parse_addons(context, kind, options.get("addons"), default)
-        extra = argument_list(context, kind, "args", options.get("args"))
-        log_errors = single_line(context, kind, "log_errors", options.get("log_errors")) \
-            or "fail"
-        if log_errors not in LOG_ERRORS_CHOICES:
-            context.option_error(kind, "log_errors", "expected one of "
-                                 + ", ".join(LOG_ERRORS_CHOICES), log_errors)
-            log_errors = "fail"
-        script = server_script(context, kind)
+    def step_set(options: Mapping[str, Any], context: StepContext) -> StepSet:
+        spec = context.buildout
+        part = spec.buildout_part
+        if part is None or not is_part_name(part):
+            # checked when the manifest was loaded; again for a spec made
+            # another way (the API): never a script path from a bad name
+            context.errors.add(spec.location, "invalid buildout part name", str(part),
+                               hint="the name of a [section] of the buildout, e.g. odoo",
+                               subject=f"buildout [{spec.name}] buildout-part")
+            return StepSet()
         prelude = database_prelude(kind, context)
-        if script is None or not addons:
-            return StepSet()  # errors reported: the configuration is refused
+        script = f"bin/{part}"
         return StepSet(steps=[*prelude.steps,
-                              _odoo_step(kind, script, addons, extra, log_errors,
-                                         context.workdir)],
+                              _odoo_step(kind, script, options["addons"], options["args"],
+                                         options["log_errors"], context.workdir)],
                        cleanup=prelude.cleanup)
 
     step_set.__name__ = step_set.__qualname__ = kind.replace("-", "_")
     step_set.__doc__ = (f"Run bin/<buildout-part> {KINDS[kind][0]} ADDONS --stop-after-init "
                         "against testing_db (see the module docstring).")
-    step_set.options = OPTIONS  # type: ignore[attr-defined]
+    step_set.schema = schema(kind)  # type: ignore[attr-defined]
     return step_set
 
 

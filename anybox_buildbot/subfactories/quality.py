@@ -2,41 +2,47 @@
 ``autocommit``.
 
 Same rules as the test step sets (see :mod:`.testing`): argument lists,
-never a shell; options checked at configuration time with their manifest
-line; commands run in the buildout's folder with the build environment.
-What needs more than one program call (building both distributions,
-committing and pushing) is a small standard-library worker script shipped
-by the master (``worker_scripts/sf_*.py``), so no shell is ever needed to
-chain commands.
+never a shell; options declared as schemas and checked when the manifest is
+loaded, with their line; commands run in the buildout's folder with the
+build environment. What needs more than one program call (building both
+distributions, committing and pushing) is a small standard-library worker
+script shipped by the master (``worker_scripts/sf_*.py``), so no shell is
+ever needed to chain commands. The step classes are in :mod:`..steps`
+(``lint``, ``publish``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from buildbot.interfaces import IRenderable
 from buildbot.plugins import steps, util
-from buildbot.process import buildstep
-from buildbot.process.results import SUCCESS, WARNINGS
-from twisted.internet import defer, threads
-from zope.interface import implementer
 
-from ..factory import SCRIPTS_DIR, ship
+from ..rules import RuleError, is_mail_sender
+from ..stepoptions import (
+    Arguments,
+    Choice,
+    Command,
+    Folder,
+    Number,
+    Option,
+    OptionKey,
+    Paths,
+    Problem,
+    Raw,
+    Schema,
+    SinglePath,
+    Text,
+)
 from ..steps.capabilities import PYTHON_PROPERTY
+from ..steps.common import SCRIPTS_DIR, no_failure_so_far, ship
+from ..steps.lint import CountWarnings
+from ..steps.publish import IncomingPath, PublishDirectory, safe_name
 from . import StepContext, StepSet
-from .options import OptionReader
-from .testing import master_base, safe_name
+from .testing import master_base
 
-#: ``path:line:column: message``, what ruff (concise) and flake8 print per warning.
-WARNING_LINE = r"^[^\s:][^:]*:\d+:\d+: "
 TOOLS = ("ruff", "flake8")
 DOCS_DIR = "docs"
 #: The HTML a ``sphinx-doc`` build may send to the master, as the
@@ -48,47 +54,13 @@ _BRANCH = re.compile(r"(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/@+-]+(?<![./
 _AUTHOR = re.compile(r"(?P<name>[^<>\n]+?)\s*<(?P<email>[^<>\s]+)>")
 DEFAULT_AUTHOR = "buildbot <buildbot@localhost>"
 DEFAULT_MESSAGE = "Automatic commit from buildbot"
-#: Publications run in threads of the master; two builders of one buildout
-#: may finish together, and each swap of folders must be whole.
-_PUBLISH_LOCK = threading.Lock()
-
-
-def no_failure_so_far(step: buildstep.BuildStep) -> bool:
-    """``doStepIf``: the build has neither failed nor been halted so far
-    (warnings are fine: a lint warning must not stop an autocommit)."""
-    return step.build.results in (SUCCESS, WARNINGS)
 
 
 # --------------------------------------------------------------------------- #
 # static-analysis
 # --------------------------------------------------------------------------- #
 
-class CountWarnings(steps.WarningCountingShellCommand):
-    """Run a linter and count its ``path:line:col:`` lines.
-
-    Exit codes 0 and 1 are both "ran fine" (linters exit 1 when they found
-    something); the verdict comes from the count: WARNINGS at or below
-    ``maxWarnCount``, FAILURE above it; any other exit code (the tool
-    crashed, bad option) is a FAILURE whatever the count. The count is
-    the build property ``static_analysis_warnings``.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("warningPattern", WARNING_LINE)
-        kwargs.setdefault("decodeRC", {0: SUCCESS, 1: SUCCESS})
-        kwargs.setdefault("warnOnWarnings", True)   # the build shows them too
-        super().__init__(**kwargs)
-
-    @defer.inlineCallbacks
-    def createSummary(self):  # type: ignore[override]
-        yield super().createSummary()
-        self.setProperty("static_analysis_warnings", self.warnCount, "static-analysis",
-                         runtime=True)
-        limit = "" if self.maxWarnCount is None else f" (max {self.maxWarnCount})"
-        self.descriptionDone = [f"{self.warnCount} warnings{limit}"]
-
-
-def static_analysis_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
+def static_analysis_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """ruff or flake8 on the configured paths, warnings counted.
 
     Options: ``tool`` (``ruff``, default, or ``flake8``), ``command``
@@ -96,93 +68,35 @@ def static_analysis_steps(options: Mapping[str, str], context: StepContext) -> S
     ``paths`` (default ``.``), ``max-warnings`` (above it the step fails;
     default: no limit, warnings only warn).
     """
-    read = OptionReader("static-analysis", options, context)
-    tool = read.choice("tool", TOOLS, "ruff")
-    command = read.command("command", ("ruff",) if tool == "ruff" else ("bin/flake8",))
-    args = read.argv("args")
-    paths = read.paths("paths", (".",)) or (".",)
-    limit = read.integer("max-warnings", None)
+    tool, args = options["tool"], options["args"]
+    command = options["command"] or (("ruff",) if tool == "ruff" else ("bin/flake8",))
+    paths = options["paths"] or (".",)
     if tool == "ruff":
         argv = [*command, "check", "--no-cache", "--output-format=concise", *args, *paths]
     else:
         argv = [*command, *args, *paths]
     return StepSet(steps=[CountWarnings(
-        name="static-analysis", command=argv, maxWarnCount=limit, workdir=context.workdir,
-        env=context.env, haltOnFailure=False, description=[tool],
+        name="static-analysis", command=argv, maxWarnCount=options["max-warnings"],
+        workdir=context.workdir, env=context.env, haltOnFailure=False, description=[tool],
         descriptionDone=[tool])])
 
 
-static_analysis_steps.options = frozenset(  # type: ignore[attr-defined]
-    {"tool", "command", "args", "paths", "max-warnings"})
+static_analysis_steps.schema = Schema(  # type: ignore[attr-defined]
+    Option("tool", Choice(*TOOLS), default="ruff", doc="ruff or flake8"),
+    Option("command", Command(example="ruff"), default=None,
+           doc="the program (default: ruff from PATH, bin/flake8 for flake8)"),
+    Option("args", Arguments(), default=(), doc="extra arguments"),
+    Option("paths", Paths(), default=(".",), doc="what to check"),
+    Option("max-warnings", Number(), default=None, hint="e.g. static-analysis.max-warnings = 20",
+           doc="above this number of warnings the step fails"),
+)
 
 
 # --------------------------------------------------------------------------- #
 # sphinx-doc
 # --------------------------------------------------------------------------- #
 
-@implementer(IRenderable)
-@dataclass(frozen=True)
-class IncomingPath:
-    """Where a build uploads its HTML before it is published: a folder of
-    its own, so a half-finished upload never shows, and two builders of one
-    buildout never write into the same folder at the same time."""
-
-    base: str
-    name: str
-
-    def getRenderingFor(self, props: Any) -> str:
-        builder = safe_name(str(props.getProperty("buildername", "builder")))
-        number = safe_name(str(props.getProperty("buildnumber", 0)))
-        return str(Path(self.base) / ".incoming" / f"{self.name}-{builder}-{number}")
-
-
-def publish_directory(source: str, target: str) -> None:
-    """Replace ``target`` by ``source`` (both on the master).
-
-    Uploaded files are private (0600) by default; documentation is meant to
-    be served, so the tree is made world-readable. The old tree is moved
-    aside before the new one is moved in: the folder is never half new.
-    """
-    src, dst = Path(source), Path(target)
-    if not src.is_dir():
-        raise FileNotFoundError(f"nothing was uploaded to {src}")
-    for root, dirs, files in os.walk(src):
-        os.chmod(root, 0o755)
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o755)
-        for name in files:
-            os.chmod(os.path.join(root, name), 0o644)
-    old = src.parent / f"{src.name}.old-{time.monotonic_ns()}"
-    with _PUBLISH_LOCK:
-        if dst.exists():
-            os.rename(dst, old)
-        os.rename(src, dst)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-class PublishDirectory(buildstep.BuildStep):
-    """Master-side step: move an uploaded folder to its public place and
-    record that place as a build property."""
-
-    renderables = ["source"]
-
-    def __init__(self, source: Any = None, target: str = "", prop: str = "docs_dir",
-                 **kwargs: Any) -> None:
-        kwargs.setdefault("haltOnFailure", True)
-        super().__init__(**kwargs)
-        self.source = source
-        self.target = target
-        self.prop = prop
-
-    async def run(self) -> int:
-        await threads.deferToThread(publish_directory, self.source, self.target)
-        self.setProperty(self.prop, self.target, "PublishDirectory", runtime=True)
-        await self.addCompleteLog("published", f"{self.target}\n")
-        self.descriptionDone = ["published", os.path.basename(self.target)]
-        return SUCCESS
-
-
-def sphinx_doc_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
+def sphinx_doc_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Build HTML documentation and publish it on the master, in
     ``<master>/docs/<buildout>/`` (property ``docs_dir``).
 
@@ -190,11 +104,8 @@ def sphinx_doc_steps(options: Mapping[str, str], context: StepContext) -> StepSe
     ``_build/html``, inside the buildout's folder), ``command`` (default
     ``bin/sphinx-build``), ``args`` (extra sphinx-build arguments).
     """
-    read = OptionReader("sphinx-doc", options, context)
-    command = read.command("command", ("bin/sphinx-build",))
-    args = read.argv("args")
-    source = read.path("source", "doc")
-    build_dir = read.relative_dir("build-dir", "_build/html")
+    command, args = options["command"], options["args"]
+    source, build_dir = options["source"], options["build-dir"]
     name = safe_name(context.buildout.name)
     docs = master_base(context, DOCS_DIR)
     incoming = IncomingPath(docs, name)
@@ -210,8 +121,13 @@ def sphinx_doc_steps(options: Mapping[str, str], context: StepContext) -> StepSe
     ])
 
 
-sphinx_doc_steps.options = frozenset(  # type: ignore[attr-defined]
-    {"source", "build-dir", "command", "args"})
+sphinx_doc_steps.schema = Schema(  # type: ignore[attr-defined]
+    Option("source", SinglePath(), default="doc", doc="the folder holding conf.py"),
+    Option("build-dir", Folder(), default="_build/html",
+           doc="where the HTML is built, inside the buildout's folder"),
+    Option("command", Command(), default=("bin/sphinx-build",), doc="the program"),
+    Option("args", Arguments(), default=(), doc="extra sphinx-build arguments"),
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -221,7 +137,7 @@ sphinx_doc_steps.options = frozenset(  # type: ignore[attr-defined]
 BUILDERS = ("pep517", "build", "setup.py")
 
 
-def packaging_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
+def packaging_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Build an sdist and a wheel into an emptied ``dist-dir``, then
     optionally run an upload command with the built files appended.
 
@@ -232,15 +148,8 @@ def packaging_steps(options: Mapping[str, str], context: StepContext) -> StepSet
     network; ``build``: ``python -m build``; ``setup.py``), and
     ``upload-command`` (e.g. ``bin/twine upload -r internal``).
     """
-    read = OptionReader("packaging", options, context)
-    path = read.path("path", ".")
-    dist = read.relative_dir("dist-dir", "dist")
-    python = read.command("python", ("venv/bin/python",))
-    builder = read.choice("builder", BUILDERS, "pep517")
-    upload = read.argv("upload-command")
-    if "upload-command" in options and not upload:
-        read.error("upload-command", "empty command",
-                   hint="remove the option or give e.g. bin/twine upload")
+    path, dist, python = options["path"], options["dist-dir"], options["python"]
+    builder, upload = options["builder"], options["upload-command"]
     workdir, env = context.workdir, context.env
     script = "anybox-sf_package.py"
     result: list = [
@@ -259,15 +168,57 @@ def packaging_steps(options: Mapping[str, str], context: StepContext) -> StepSet
     return StepSet(steps=result)
 
 
-packaging_steps.options = frozenset(  # type: ignore[attr-defined]
-    {"path", "dist-dir", "python", "builder", "upload-command"})
+packaging_steps.schema = Schema(  # type: ignore[attr-defined]
+    Option("path", SinglePath(), default=".", doc="the project folder"),
+    Option("dist-dir", Folder(), default="dist", doc="emptied, then gets the files"),
+    Option("python", Command(), default=("venv/bin/python",), doc="the interpreter"),
+    Option("builder", Choice(*BUILDERS), default="pep517", doc="pep517, build or setup.py"),
+    Option("upload-command", Command(example="bin/twine upload"), default=(),
+           doc="run with the built files appended"),
+)
 
 
 # --------------------------------------------------------------------------- #
 # autocommit
 # --------------------------------------------------------------------------- #
 
-def autocommit_steps(options: Mapping[str, str], context: StepContext) -> StepSet:
+@dataclass(frozen=True)
+class Author(Text):
+    """``Name <email>``: a (name, email) pair."""
+
+    def parse(self, text: str, key: OptionKey) -> tuple[str, str]:
+        match = _AUTHOR.fullmatch(super().parse(text, key))
+        if match is None or not is_mail_sender(match["email"]):
+            raise RuleError("expected 'Name <email>'", hint=f"e.g. {DEFAULT_AUTHOR}")
+        return match["name"], match["email"]
+
+
+@dataclass(frozen=True)
+class Message(Raw):
+    """Non-empty text; continuation lines make more lines."""
+
+    def parse(self, text: str, key: OptionKey) -> str:
+        if not text.strip():
+            raise RuleError("empty commit message", hint=f"remove {key} or give a message")
+        return text.strip()
+
+
+def _is_branch(value: str) -> str | None:
+    return None if _BRANCH.fullmatch(value) else "invalid branch name"
+
+
+def _autocommit_check(options: Mapping[str, Any], buildout: Any) -> Iterator[Problem]:
+    source = buildout.source
+    if source.vcs != "git":
+        yield Problem(f"autocommit needs a git buildout, not {source.kind!r}",
+                      hint="remove autocommit from the step sets or build from git",
+                      location=source.location)
+    elif options["branch"] is None and source.branch is None:
+        yield Problem(f"a {source.kind!r} buildout has no branch to push to", "branch",
+                      hint="give autocommit.branch")
+
+
+def autocommit_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """When nothing failed so far, commit ``path`` and push the commit to
     the buildout's own repository (git kinds only).
 
@@ -276,35 +227,10 @@ def autocommit_steps(options: Mapping[str, str], context: StepContext) -> StepSe
     ``gittag``), ``author`` (``Name <email>``). Nothing to commit is a
     success; a rejected push is a failure.
     """
-    read = OptionReader("autocommit", options, context)
-    spec = context.buildout
-    source = spec.source
-    if source.vcs != "git":
-        context.errors.add(source.location, f"autocommit needs a git buildout, not "
-                           f"{source.kind!r}", hint="remove autocommit from the step sets "
-                           "or build from git", subject=f"buildout [{spec.name}]")
-    path = read.path("path", "")
-    if "path" not in options:
-        read.error("path", "autocommit needs autocommit.path",
-                   hint="the file or folder to commit, e.g. autocommit.path = generated")
-    message = read.raw("message")
-    if message is not None and not message:
-        read.error("message", "empty commit message")
-    message = message or DEFAULT_MESSAGE
-    branch = read.text("branch", source.branch)
-    if branch is not None and not _BRANCH.fullmatch(branch):
-        read.error("branch", "invalid branch name", branch, hint="e.g. ci-results")
-        branch = None
-    if branch is None and source.vcs == "git" and "branch" not in options:
-        read.error("branch", f"a {source.kind!r} buildout has no branch to push to",
-                   hint="give autocommit.branch")
-    author = read.text("author", DEFAULT_AUTHOR) or DEFAULT_AUTHOR
-    match = _AUTHOR.fullmatch(author)
-    if match is None:
-        read.error("author", "expected 'Name <email>'", author,
-                   hint=f"e.g. {DEFAULT_AUTHOR}")
-        match = _AUTHOR.fullmatch(DEFAULT_AUTHOR)
-        assert match is not None
+    source = context.buildout.source
+    path, message = options["path"], options["message"]
+    branch = options["branch"] or source.branch
+    name, email = options["author"]
     workdir = context.workdir
     return StepSet(steps=[
         steps.FileDownload(name="ship-sf_autocommit.py",
@@ -314,18 +240,26 @@ def autocommit_steps(options: Mapping[str, str], context: StepContext) -> StepSe
         steps.ShellCommand(name="autocommit", command=[
             util.Property(PYTHON_PROPERTY, default="python3"), "anybox-sf_autocommit.py",
             f"--path={path}", f"--branch={branch or ''}", f"--url={source.url or ''}",
-            f"--author-name={match['name']}", f"--author-email={match['email']}",
-            f"--message={message}"],
+            f"--author-name={name}", f"--author-email={email}", f"--message={message}"],
             workdir=workdir, env=context.env, doStepIf=no_failure_so_far,
             haltOnFailure=False, description=["committing", path],
             descriptionDone=["autocommit", path]),
     ])
 
 
-autocommit_steps.options = frozenset(  # type: ignore[attr-defined]
-    {"path", "message", "branch", "author"})
+autocommit_steps.schema = Schema(  # type: ignore[attr-defined]
+    Option("path", SinglePath(), required=True,
+           hint="the file or folder to commit, e.g. autocommit.path = generated",
+           doc="the file or folder to commit"),
+    Option("message", Message(), default=DEFAULT_MESSAGE, doc="the commit message"),
+    Option("branch", Text(), default=None, check=_is_branch, hint="e.g. ci-results",
+           doc="the branch to push to (default: the buildout's)"),
+    Option("author", Author(), default=tuple(DEFAULT_AUTHOR[:-1].split(" <")),
+           doc="Name <email>"),
+    check=_autocommit_check,
+)
 
-STEP_SETS: dict[str, Callable[[Mapping[str, str], StepContext], StepSet]] = {
+STEP_SETS: dict[str, Callable[[Mapping[str, Any], StepContext], StepSet]] = {
     "static-analysis": static_analysis_steps,
     "sphinx-doc": sphinx_doc_steps,
     "packaging": packaging_steps,

@@ -73,10 +73,10 @@ def write_master_dir(root: Path, manifest: str) -> Path:
 def test_the_plugin_is_registered_and_its_options_checked(plugin_path: Path,
                                                          tmp_path: Path) -> None:
     probe = ("from anybox_buildbot.subfactories import load_registry\n"
-             "r = load_registry(); print(sorted(r['hello-plugin'].options))")
+             "r = load_registry(); print(r.catalog['hello-plugin'].schema.names)")
     out = subprocess.run([sys.executable, "-c", probe], env=with_plugin(plugin_path),
                          capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['greeting']"
+    assert out.stdout.strip() == "('greeting',)"
     # a typo in the plugin's option is caught like for a built-in step set
     master_dir = write_master_dir(tmp_path / "m", MANIFEST.replace(
         "hello-plugin.greeting", "hello-plugin.greting"))
@@ -87,6 +87,14 @@ def test_the_plugin_is_registered_and_its_options_checked(plugin_path: Path,
     assert check.returncode == 1
     assert ("MANIFEST.cfg:4: buildout [hello]: unknown option of step set 'hello-plugin': "
             "'hello-plugin.greting' (did you mean 'greeting'?)") in check.stdout + check.stderr
+    # a bad value of the plugin's option too, at its line, checked by its schema
+    (master_dir / "buildouts" / "MANIFEST.cfg").write_text(MANIFEST.replace(
+        f"hello-plugin.greeting = {GREETING}", "hello-plugin.greeting = Bonjour\n  Hello"))
+    check = subprocess.run([str(cli), "check", str(master_dir)], env=with_plugin(plugin_path),
+                           capture_output=True, text=True)
+    assert check.returncode == 1
+    assert ("MANIFEST.cfg:4: buildout [hello] hello-plugin.greeting: expected a single line: "
+            "'Bonjour\\nHello' (this option takes one value)") in check.stdout + check.stderr
     # without the plugin, the name itself is unknown, and the message lists the known ones
     check = subprocess.run([str(cli), "check", str(master_dir)], capture_output=True,
                            text=True)

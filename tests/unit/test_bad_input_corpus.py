@@ -17,23 +17,56 @@ with a column may end with the text and a caret line: the caret must
 stand under that column. Line numbers count the header lines too: they
 are the lines an editor shows.
 ``ok.cfg`` is a valid standalone buildout that manifests may reference.
+
+Manifests are loaded with the step sets a master would know: the built-in
+ones and those of ``anybox-corpus-plugin`` (``tests/support/corpus_plugin``,
+step sets that misbehave like buggy plugins, named ``corpus-*``); when the
+load finds nothing, their factories are built too, as ``populate()`` does.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
 
 import anybox_buildbot
 from anybox_buildbot.errors import Errors
+from anybox_buildbot.factory import FactoryMaker
 from anybox_buildbot.manifest import load_manifests
+from anybox_buildbot.registry import compile_registry, default_capabilities
+from anybox_buildbot.subfactories import (
+    ENTRY_POINT_GROUP,
+    StepSetRegistry,
+    builtin_step_sets,
+)
 from anybox_buildbot.workers import load_workers
 
-CORPUS = Path(__file__).resolve().parent.parent / "bad_inputs"
-KINDS = {".workers.cfg": load_workers, ".manifest.cfg": load_manifests}
+TESTS = Path(__file__).resolve().parent.parent
+CORPUS = TESTS / "bad_inputs"
+PLUGIN = TESTS / "support" / "corpus_plugin"
+
+
+def step_sets() -> StepSetRegistry:
+    """Built-in step sets and those of the corpus plugin's metadata."""
+    (dist,) = distributions(path=[str(PLUGIN)])
+    return StepSetRegistry(builtin_step_sets(), dist.entry_points.select(group=ENTRY_POINT_GROUP))
+
+
+def load_manifest_case(paths: list[Path], errors: Errors) -> None:
+    registry = step_sets()
+    specs = load_manifests(paths, errors, step_sets=registry.catalog)
+    if not errors:
+        capabilities = compile_registry(default_capabilities(), errors)
+        maker = FactoryMaker(None, capabilities, registry, errors=errors)
+        for spec in specs:
+            maker.make(spec)
+
+
+KINDS = {".workers.cfg": load_workers, ".manifest.cfg": load_manifest_case}
 _HEADER = re.compile(r"# expect(?P<what>-line|-column|-caret|): ?(?P<value>.*)")
 
 

@@ -218,7 +218,7 @@ CASES = [
       "buildout [app] tree-stable-timer: expected a whole number of seconds: '10 minutes'",
       "e.g. tree-stable-timer = 600"),
     m("timer-negative", APP + "tree-stable-timer = -1\n", 3,
-      "expected a whole number of seconds: '-1'"),
+      "buildout [app] tree-stable-timer: must not be negative: '-1'"),
     m("timer-two-lines", APP + "tree-stable-timer = 10\n  20\n", 4,
       "expected a single line: '20'", "this option takes one value"),
     m("nightly-words", APP + "nightly = every night\n", 3,
@@ -231,7 +231,7 @@ CASES = [
     m("buildout-options-continuation", APP + "buildout-options = buildout:newest=false\n"
       "    versions:zc.buildout\n", 4, "expected section:option=value: 'versions:zc.buildout'"),
     m("test-command-unbalanced-quotes", APP + 'test-command = bin/test -k "not slow\n', 3,
-      "buildout [app] test-command: cannot split command line: No closing quotation: "
+      "buildout [app] test-command: cannot split into arguments: No closing quotation: "
       "'bin/test -k \"not slow'", "balance the quotes"),
     m("env-bad-template", APP + "env.PGPORT = %(cap(port)\n", 3,
       "buildout [app] env.PGPORT: malformed %(...)s reference at column 1: '%(cap(port)'",

@@ -328,6 +328,7 @@ def test_a_crashing_step_set_is_a_config_error(tmp_path: Path) -> None:
     conf._step_sets = {**load_registry(), "boom": boom}
     with pytest.raises(ConfigError) as info:
         conf.populate()
-    assert "step set 'boom' failed to build its steps: RuntimeError('kaput')" in \
-        info.value.errors[0]
+    assert info.value.errors[0].startswith(
+        "buildouts/MANIFEST.cfg:3: buildout [a] post-buildout-steps: step set 'boom' failed "
+        "to build its steps: RuntimeError: kaput")
     assert conf.config == {}          # nothing was added

@@ -42,7 +42,7 @@ from anybox_buildbot.steps.database import (
     supports_drop_force,
     with_pgdatabase,
 )
-from anybox_buildbot.subfactories import load_registry
+from anybox_buildbot.subfactories import builtin_catalog, load_registry
 
 REGISTRY = compile_registry(default_capabilities(), Errors())
 
@@ -228,7 +228,8 @@ def specs(tmp_path: Path, text: str) -> dict:
     (tmp_path / "a.cfg").write_text("[buildout]\nparts =\n")
     (tmp_path / "MANIFEST.cfg").write_text(text)
     errors = Errors()
-    loaded = {s.name: s for s in load_manifests([tmp_path / "MANIFEST.cfg"], errors)}
+    loaded = {s.name: s for s in load_manifests([tmp_path / "MANIFEST.cfg"], errors,
+                                          step_sets=builtin_catalog())}
     errors.raise_if_any()
     return loaded
 
@@ -315,7 +316,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
     ("db-steps = simple_create\nsimple_create.template = tpl\n", 4,
      "unknown option of step set 'simple_create': 'simple_create.template' "
      "(did you mean 'db_template'?)"),
-    ("db-steps = pg_remote_copy\n", 1,
+    ("db-steps = pg_remote_copy\n", 3,
      "pg_remote_copy.source_db: missing option 'pg_remote_copy.source_db'"),
     ("db-steps = pg_remote_copy\npg_remote_copy.source_db = r\n"
      "pg_remote_copy.source_port = 54x2\n", 5,
@@ -326,7 +327,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
     ("db-steps = pg_remote_copy\npg_remote_copy.source_db = r\n"
      "pg_remote_copy.dump_options = --exclude-table='x\n", 5,
      "pg_remote_copy.dump_options: cannot split into arguments: No closing quotation"),
-    ("db-steps = simple_create pg_remote_copy\npg_remote_copy.source_db = r\n", 1,
+    ("db-steps = simple_create pg_remote_copy\npg_remote_copy.source_db = r\n", 3,
      "simple_create and pg_remote_copy both create testing_db"),
     ("db-steps = final_dropdb\nfinal_dropdb.keep = true\n", 4,
      "'final_dropdb' takes no options"),

@@ -382,11 +382,17 @@ def test_stepset_plugin_example(tmp_path: Path, monkeypatch) -> None:
     assert len(steps) == 1
     assert steps[0].kwargs["command"] == ["bin/flake8", "src", "tests"]
     manifest = tmp_path / "MANIFEST.cfg"
-    manifest.write_text((PLUGIN / "MANIFEST.cfg").read_text() + "flake8.max-line = 100\n")
-    with pytest.raises(ConfigError, match="unknown option of step set 'flake8'"):
+    manifest.write_text((PLUGIN / "MANIFEST.cfg").read_text() + "flake8.max-line = 100\n"
+                        "flake8.max-line-length = 20\n")
+    with pytest.raises(ConfigError) as info:
         BuildoutsConfigurator(tmp_path, {}, manifest_paths=[str(manifest)],
                               workers_path=[str(DOC_EXAMPLES / "ci" / "workers.cfg")]
                               ).populate()
+    assert [m.split(": ", 1)[1] for m in info.value.errors] == [
+        "buildout [app]: unknown option of step set 'flake8': 'flake8.max-line' (did you mean "
+        "'max-line-length'?)",
+        "buildout [app] flake8.max-line-length: expected a whole number: '20' (e.g. "
+        "flake8.max-line-length = 100)"]
 
 
 def test_systemd_unit_runs_the_worker_from_its_virtualenv() -> None:

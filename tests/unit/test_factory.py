@@ -11,14 +11,15 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import FactoryMaker, buildout_dir, cache_dir
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
-from anybox_buildbot.subfactories import StepSet, builtin_step_sets
+from anybox_buildbot.subfactories import StepSet, builtin_step_sets, catalog_of
 
 
 def specs(tmp_path: Path, text: str):
     (tmp_path / "a.cfg").write_text("[buildout]\n")
     (tmp_path / "MANIFEST.cfg").write_text(text)
     errors = Errors()
-    loaded = {s.name: s for s in load_manifests([tmp_path / "MANIFEST.cfg"], errors)}
+    loaded = {s.name: s for s in load_manifests([tmp_path / "MANIFEST.cfg"], errors,
+                                                step_sets=catalog_of(STEP_SETS))}
     errors.raise_if_any()
     return loaded
 
@@ -28,9 +29,12 @@ def drop_db(options, context) -> StepSet:
                    cleanup=[steps.ShellCommand(name="dropdb", command=["dropdb", "x"])])
 
 
+STEP_SETS = {**builtin_step_sets(), "db": drop_db}
+
+
 def maker() -> FactoryMaker:
     registry = compile_registry(default_capabilities(), Errors())
-    return FactoryMaker(None, registry, {**builtin_step_sets(), "db": drop_db}, Path("/m/watch"))
+    return FactoryMaker(None, registry, STEP_SETS, Path("/m/watch"))
 
 
 def names(factory) -> list[str]:

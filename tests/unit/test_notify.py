@@ -34,19 +34,22 @@ from buildbot.reporters.http import HttpStatusPush
 from anybox_buildbot import ConfigError
 from anybox_buildbot.errors import Errors, Location
 from anybox_buildbot.notify import (
+    BUILDBOT_MODES,
     BUILDBOT_VALID_EMAIL,
     MODES,
-    WORKER_MISSING_NAME,
     NotifyTarget,
+    is_mail_address,
+    parse_notify_line,
+    parse_notify_option,
+)
+from anybox_buildbot.reporters import (
+    WORKER_MISSING_NAME,
     ProgressHttpPush,
     ResultGenerator,
     StepEventsGenerator,
     build_finished_json,
     build_started_json,
-    is_mail_address,
     mail_notifier_class,
-    parse_notify_line,
-    parse_notify_option,
     service_name,
 )
 
@@ -577,11 +580,19 @@ def test_mail_addresses_are_those_mail_notifier_accepts() -> None:
 def test_mail_notifier_import_warns_nothing() -> None:
     """A fresh interpreter with warnings as errors: Buildbot's own import
     fails there under Twisted 26.10, ours does not."""
-    code = ("from anybox_buildbot.notify import mail_notifier_class\n"
+    code = ("from anybox_buildbot.reporters import mail_notifier_class\n"
             "print(mail_notifier_class().__name__)")
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
                           text=True, timeout=120)
     assert (done.returncode, done.stdout) == (0, "MailNotifier\n"), done.stderr
+
+
+def test_modes_written_in_the_parser_are_buildbots() -> None:
+    """notify.py lists Buildbot's modes itself (the parsing layer imports
+    nothing from Buildbot): they must stay those of the generators."""
+    from buildbot.reporters.generators.utils import BuildStatusGeneratorMixin
+    assert BUILDBOT_MODES == tuple(BuildStatusGeneratorMixin.possible_modes)
+    assert set(ResultGenerator.possible_modes) == {*BUILDBOT_MODES, "fixed"}
 
 
 def test_target_equality_ignores_location() -> None:

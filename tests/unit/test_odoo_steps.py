@@ -16,8 +16,8 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import make_factory
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
-from anybox_buildbot.steps.database import ODOO_ERROR_LINE, OdooCommand
-from anybox_buildbot.subfactories import load_registry
+from anybox_buildbot.steps.odoo import ODOO_ERROR_LINE, OdooCommand
+from anybox_buildbot.subfactories import builtin_catalog, load_registry
 
 REGISTRY = compile_registry(default_capabilities(), Errors())
 HEAD = "[a]\nbuildout = standalone a.cfg\n"
@@ -27,7 +27,8 @@ def steps_after_buildout(tmp_path: Path, section: str) -> list:
     (tmp_path / "a.cfg").write_text("[buildout]\nparts =\n")
     (tmp_path / "MANIFEST.cfg").write_text(HEAD + section)
     errors = Errors()
-    (spec,) = load_manifests([tmp_path / "MANIFEST.cfg"], errors)
+    (spec,) = load_manifests([tmp_path / "MANIFEST.cfg"], errors,
+                                          step_sets=builtin_catalog())
     errors.raise_if_any()
     factory = make_factory(spec, None, REGISTRY, load_registry())
     first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
@@ -102,10 +103,10 @@ def configure(tmp_path: Path, section: str) -> list[str]:
 
 
 @pytest.mark.parametrize("section, line, message", [
-    ("post-buildout-steps = install-modules\ninstall-modules.addons = sale\n", 1,
-     "step set 'install-modules' needs the 'buildout-part' option: '[a]' (the part whose "
+    ("post-buildout-steps = install-modules\ninstall-modules.addons = sale\n", 3,
+     "step set 'install-modules' needs the 'buildout-part' option (the part whose "
      "bin/ script runs the Odoo server, e.g. buildout-part = odoo)"),
-    ("buildout-part = odoo\npost-buildout-steps = install-modules-test\n", 1,
+    ("buildout-part = odoo\npost-buildout-steps = install-modules-test\n", 4,
      "install-modules-test.addons: missing option 'install-modules-test.addons'"),
     ("buildout-part = odoo\npost-buildout-steps = install-modules\n"
      "install-modules.addons = sale;stock\n", 5,
@@ -115,7 +116,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
      "install-modules.addons: invalid Odoo module name: '$(touch_pwned)'"),
     ("buildout-part = odoo\npost-buildout-steps = update-odoo\n"
      "update-odoo.log_errors = maybe\n", 5,
-     "update-odoo.log_errors: expected one of fail, warn, ignore: 'maybe'"),
+     "update-odoo.log_errors: unknown log_errors: 'maybe' (valid: fail, ignore, warn)"),
     ("buildout-part = odoo\npost-buildout-steps = update-odoo\n"
      "update-odoo.args = --x='unbalanced\n", 5,
      "update-odoo.args: cannot split into arguments"),

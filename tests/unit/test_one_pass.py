@@ -69,7 +69,8 @@ def logged():
 
 def test_a_broken_workers_file_hides_no_step_set_error(tmp_path: Path) -> None:
     """Planning and step-set building run after a worker error: the bad step
-    set option value (found while steps are made) comes in the same report."""
+    set option value (found when the manifest is loaded, with the step sets'
+    schemas) comes in the same report, in file order."""
     root = write_master(tmp_path, """\
 [app]
 buildout = standalone app.cfg
@@ -82,8 +83,8 @@ post-buildout-steps = no-such-step-set
 """, workers="[w1]\npassword = x\nmax_builds = two\n")
     errors = errors_of(root)
     assert [e.split(": ")[0] for e in errors] == [
-        "workers.cfg:3", "buildouts/MANIFEST.cfg:8", "buildouts/MANIFEST.cfg:4"]
-    assert "static-analysis.max-warnings: expected a whole number >= 0" in errors[2]
+        "workers.cfg:3", "buildouts/MANIFEST.cfg:4", "buildouts/MANIFEST.cfg:8"]
+    assert "static-analysis.max-warnings: must not be negative" in errors[1]
 
 
 def test_a_section_with_an_error_still_has_its_step_sets_checked(tmp_path: Path) -> None:
@@ -140,7 +141,7 @@ post-buildout-steps = tset
     with pytest.raises(ConfigError) as info:
         conf.register_build_factories("buildouts/MANIFEST.cfg")
     assert [e.split(": ")[0] for e in info.value.errors] == [
-        "buildouts/MANIFEST.cfg:8", "buildouts/MANIFEST.cfg:4"]
+        "buildouts/MANIFEST.cfg:4", "buildouts/MANIFEST.cfg:8"]
 
 
 # -- warnings: one channel with locations ----------------------------------------

@@ -36,6 +36,12 @@ no-attr = {PREFIX}_ok:nothing_here
 not-callable = {PREFIX}_ok:GREETING
 works = {PREFIX}_ok:steps
 pytest = {PREFIX}_marker:steps
+typed = {PREFIX}_bad:typed
+bug = {PREFIX}_bad:bug
+gives-list = {PREFIX}_bad:gives_list
+gives-none = {PREFIX}_bad:gives_none
+gives-text = {PREFIX}_bad:gives_text
+bad-schema = {PREFIX}_bad:bad_schema
 """
 MODULES = {
     # each import leaves a marker next to the module: imported or not is visible
@@ -49,6 +55,28 @@ MODULES = {
         steps.options = frozenset({'level'})
         """),
     "_marker": "open(__file__ + '.imported', 'w').close()\ndef steps(options, context): 0\n",
+    # step sets that load but misbehave when called
+    "_bad": textwrap.dedent("""\
+        from buildbot.plugins import steps as bb
+        from anybox_buildbot.stepoptions import Number, Option, Schema
+        from anybox_buildbot.subfactories import StepSet
+        SEEN = []
+        def typed(options, context):
+            SEEN.append(dict(options))
+            return StepSet(steps=[bb.ShellCommand(name='typed', command=['true'])])
+        typed.schema = Schema(Option('level', Number(maximum=5), default=1))
+        def bug(options, context):
+            return options['no such option']
+        def gives_list(options, context):
+            return [bb.ShellCommand(name='x', command=['true'])]
+        def gives_none(options, context):
+            pass
+        def gives_text(options, context):
+            return StepSet(cleanup=['rm -rf x'])
+        def bad_schema(options, context):
+            return StepSet()
+        bad_schema.schema = ('level',)
+        """),
 }
 
 
@@ -164,3 +192,44 @@ def test_make_factory_reports_a_broken_step_set_too(site: Path, tmp_path: Path) 
         f"importing module '{PREFIX}_raises' failed: ValueError: bad plugin (entry point "
         f"'raises = {PREFIX}_raises:steps' of unit-plugin 1.5: repair or remove that "
         "distribution, or take 'raises' out of post-buildout-steps)"]
+
+
+# -- a plugin step set that loads but misbehaves: a ConfigError naming it, its
+# -- distribution and the manifest line, never a traceback (issue 11)
+
+def test_a_plugin_schema_types_its_options(site: Path, tmp_path: Path) -> None:
+    configure(tmp_path, "[a]\nbuildout = standalone app.cfg\npost-buildout-steps = typed\n"
+              "typed.level = 04\n")
+    assert sys.modules[f"{PREFIX}_bad"].SEEN == [{"level": 4}]
+    assert errors_of(tmp_path, "[a]\nbuildout = standalone app.cfg\n"
+                     "post-buildout-steps = typed\ntyped.level = 6\n") == [
+        "buildouts/MANIFEST.cfg:4: buildout [a] typed.level: expected a whole number: '6'"]
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("bug", "failed to build its steps: KeyError: 'no such option'"),
+    ("gives-list", "returned a list, not a StepSet"),
+    ("gives-none", "returned a NoneType, not a StepSet"),
+    ("gives-text", "returned a StepSet whose cleanup holds a str, not a Buildbot step"),
+])
+def test_a_misbehaving_step_set_is_an_error_naming_it_where_it_comes_from_and_its_line(
+        site: Path, tmp_path: Path, name: str, problem: str) -> None:
+    messages = errors_of(tmp_path, "[ok]\nbuildout = standalone app.cfg\n"
+                         f"[a]\nbuildout = standalone app.cfg\ndb-steps = {name}\n")
+    entry = f"{name} = {ENTRY_POINTS.split(f'{name} = ')[1].splitlines()[0]}"
+    (message,) = messages
+    assert message.startswith(
+        f"buildouts/MANIFEST.cfg:5: buildout [a] db-steps: step set {name!r} (entry point "
+        f"{entry!r} of unit-plugin 1.5) {problem} (")
+    assert message.endswith(f"report it to its authors, or take {name!r} out of db-steps)")
+
+
+def test_a_plugin_schema_of_the_wrong_type_is_an_error_at_load(site: Path,
+                                                               tmp_path: Path) -> None:
+    assert errors_of(tmp_path, "[a]\nbuildout = standalone app.cfg\n"
+                     "post-buildout-steps = bad-schema\n") == [
+        "buildouts/MANIFEST.cfg:3: buildout [a] post-buildout-steps: step set 'bad-schema' "
+        "cannot be loaded: its 'schema' attribute is a tuple, not an "
+        "anybox_buildbot.stepoptions.Schema (entry point 'bad-schema = "
+        f"{PREFIX}_bad:bad_schema' of unit-plugin 1.5: repair or remove that distribution, "
+        "or take 'bad-schema' out of post-buildout-steps)"]

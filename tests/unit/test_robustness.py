@@ -167,7 +167,7 @@ HUGE_LINES = {
     "worker-capability-words": ("workers", lambda n: W + "capability = pg 13 " + "x " * (n // 2),
                                 3, "expected OPTION=VALUE, got 'x'"),
     "worker-max-builds-digits": ("workers", lambda n: W + "max_builds = " + "9" * n, 3,
-                                 "expected a whole number"),
+                                 "number too large"),
     "worker-only-if-operator": ("workers", lambda n: W + "build-only-if-requires = pg "
                                 + "=" * n, 3, "unknown operator"),
     "worker-notify": ("workers", lambda n: W + "notify_on_missing = " + "x" * n, 3,

@@ -26,38 +26,47 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import SCRIPTS_DIR, FactoryMaker, buildout_dir
 from anybox_buildbot.manifest import BuildoutSpec, load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
-from anybox_buildbot.steps.transfer import BestEffortUpload
-from anybox_buildbot.subfactories import StepContext, builtin_step_sets
-from anybox_buildbot.subfactories.quality import (
-    DOCS_MAX_BYTES,
-    CountWarnings,
+from anybox_buildbot.stepoptions import Schema
+from anybox_buildbot.steps.common import no_failure_so_far
+from anybox_buildbot.steps.lint import CountWarnings
+from anybox_buildbot.steps.publish import (
+    BuildResultPath,
     IncomingPath,
     PublishDirectory,
-    no_failure_so_far,
     publish_directory,
-)
-from anybox_buildbot.subfactories.testing import (
-    JUNIT_MAX_BYTES,
-    BuildResultPath,
-    JUnitSummary,
-    RunTests,
-    parse_junit,
     safe_name,
 )
+from anybox_buildbot.steps.testing import JUnitSummary, RunTests, parse_junit
+from anybox_buildbot.steps.transfer import BestEffortUpload
+from anybox_buildbot.subfactories import StepContext, builtin_catalog, builtin_step_sets
+from anybox_buildbot.subfactories.quality import DOCS_MAX_BYTES
+from anybox_buildbot.subfactories.testing import JUNIT_MAX_BYTES
 
 MASTER = Path("/srv/master")
 GIT = "buildout = git file:///srv/git/app.git main buildout.cfg"
 STEP_SETS = builtin_step_sets()
 
 
-def load(tmp_path: Path, text: str) -> tuple[dict[str, BuildoutSpec], Path]:
+def load_errors(tmp_path: Path, text: str) -> tuple[dict[str, BuildoutSpec], Errors, Path]:
+    """Load a manifest with the built-in step sets: (specs, errors, path)."""
     (tmp_path / "app.cfg").write_text("[buildout]\nparts =\n")
     manifest = tmp_path / "MANIFEST.cfg"
     manifest.write_text(textwrap.dedent(text).lstrip("\n"))
     errors = Errors()
-    specs = {s.name: s for s in load_manifests([manifest], errors)}
+    specs = {s.name: s for s in load_manifests([manifest], errors,
+                                               step_sets=builtin_catalog())}
+    return specs, errors, manifest
+
+
+def load(tmp_path: Path, text: str) -> tuple[dict[str, BuildoutSpec], Path]:
+    specs, errors, manifest = load_errors(tmp_path, text)
     errors.raise_if_any()
     return specs, manifest
+
+
+def messages_of(tmp_path: Path, text: str) -> tuple[list[str], Path]:
+    _specs, errors, manifest = load_errors(tmp_path, text)
+    return errors.messages, manifest
 
 
 def build(spec: BuildoutSpec, name: str) -> tuple[list, Errors]:
@@ -65,7 +74,7 @@ def build(spec: BuildoutSpec, name: str) -> tuple[list, Errors]:
     errors = Errors()
     context = StepContext(spec, workdir=buildout_dir(spec)[0], master_dir=MASTER,
                           errors=errors)
-    made = STEP_SETS[name](spec.step_options.get(name, {}), context)
+    made = STEP_SETS[name](spec.step_options[name], context)
     return [buildstep.get_factory_from_step_or_factory(s) for s in made.steps], errors
 
 
@@ -242,7 +251,7 @@ def test_every_step_set_declares_its_options_and_wires_into_a_factory(tmp_path: 
         """)
     for name in ("test", "pytest", "nose", "functional", "static-analysis", "sphinx-doc",
                  "packaging", "autocommit"):
-        assert isinstance(STEP_SETS[name].options, frozenset), name
+        assert isinstance(STEP_SETS[name].schema, Schema), name
     errors = Errors()
     registry = compile_registry(default_capabilities(), errors)
     factory = FactoryMaker(None, registry, STEP_SETS, master_dir=MASTER,
@@ -296,14 +305,12 @@ EXPECTED = {
 
 
 def test_bad_options_are_reported_with_file_and_line(tmp_path: Path) -> None:
-    specs, manifest = load(tmp_path, BAD_OPTIONS)
-    messages = []
-    for name in specs["app"].post_buildout_steps:
-        messages += build(specs["app"], name)[1].messages
-    # required options missing altogether: reported at the section's line
-    for needs in ("functional needs functional.commands", "autocommit needs autocommit.path"):
-        missing = [m for m in messages if needs in m]
-        assert missing and missing[0].startswith(f"{manifest}:1: buildout [app] "), needs
+    """All at load time, in one pass, each at its line."""
+    messages, manifest = messages_of(tmp_path, BAD_OPTIONS)
+    # required options missing altogether: at the line naming the step set
+    for key in ("functional.commands", "autocommit.path"):
+        missing = [m for m in messages if f"missing option '{key}'" in m]
+        assert missing and missing[0].startswith(f"{manifest}:3: buildout [app] {key}: "), key
     for key, fragment in EXPECTED.items():
         where = f"{manifest}:{line_of(manifest, key)}: buildout [app] {key}: "
         found = [m for m in messages if m.startswith(where)]
@@ -314,16 +321,15 @@ def test_bad_options_are_reported_with_file_and_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", [".", "./", "./.", "a/..", "../x", "/tmp/x", "-x"])
 def test_folders_we_empty_must_be_inside_the_buildout(tmp_path: Path, value: str) -> None:
-    specs, manifest = load(tmp_path, f"[app]\n{GIT}\npost-buildout-steps = packaging\n"
-                                     f"packaging.dist-dir = {value}\n")
-    recipes, errors = build(specs["app"], "packaging")
-    assert errors.messages == [
+    messages, manifest = messages_of(tmp_path, f"[app]\n{GIT}\npost-buildout-steps = "
+                                     f"packaging\npackaging.dist-dir = {value}\n")
+    assert messages == [
         f"{manifest}:4: buildout [app] packaging.dist-dir: expected a folder inside the "
         f"buildout's folder: {value!r} (a relative path without '..', e.g. dist)"]
 
 
 def test_autocommit_needs_git(tmp_path: Path) -> None:
-    specs, manifest = load(tmp_path, """
+    messages, manifest = messages_of(tmp_path, """
         [std]
         buildout = standalone app.cfg
         post-buildout-steps = autocommit
@@ -333,35 +339,30 @@ def test_autocommit_needs_git(tmp_path: Path) -> None:
         post-buildout-steps = autocommit
         autocommit.path = x
         """)
-    messages = build(specs["std"], "autocommit")[1].messages
     assert messages == [f"{manifest}:2: buildout [std]: autocommit needs a git buildout, "
                         "not 'standalone' (remove autocommit from the step sets or build "
-                        "from git)"]
-    messages = build(specs["tag"], "autocommit")[1].messages
-    assert len(messages) == 1 and "has no branch to push to" in messages[0]
+                        "from git)",
+                        f"{manifest}:7: buildout [tag] autocommit.branch: a 'gittag' buildout "
+                        "has no branch to push to (give autocommit.branch)"]
 
 
 def test_configurator_rejects_unknown_options_and_bad_values_together(tmp_path: Path) -> None:
+    """One pass: the unknown option does not hide the bad value (issue 11)."""
     (tmp_path / "buildouts").mkdir()
     (tmp_path / "workers.cfg").write_text("[w1]\npassword = x\n")
     (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(
-        f"[app]\n{GIT}\npost-buildout-steps = pytest static-analysis\n"
+        f"[app]\n{GIT}\npost-buildout-steps = pytest static-analysis no-such-set\n"
         "pytest.arg = -x\nstatic-analysis.max-warnings = -1\n")
     with pytest.raises(ConfigError) as exc:
         BuildoutsConfigurator(tmp_path, {}).populate()
-    assert exc.value.errors == [   # both in one pass (issue 11)
+    assert exc.value.errors[1:] == [
         "buildouts/MANIFEST.cfg:4: buildout [app]: unknown option of step set 'pytest': "
         "'pytest.arg' (did you mean 'args'?)",
-        "buildouts/MANIFEST.cfg:5: buildout [app] static-analysis.max-warnings: expected a "
-        "whole number >= 0: '-1'"]
-    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(
-        f"[app]\n{GIT}\npost-buildout-steps = pytest static-analysis\n"
-        "pytest.args = -x\nstatic-analysis.max-warnings = -1\n")
-    with pytest.raises(ConfigError) as exc:
-        BuildoutsConfigurator(tmp_path, {}).populate()
-    assert exc.value.errors == [
-        "buildouts/MANIFEST.cfg:5: buildout [app] static-analysis.max-warnings: expected a "
-        "whole number >= 0: '-1'"]
+        "buildouts/MANIFEST.cfg:5: buildout [app] static-analysis.max-warnings: must not be "
+        "negative: '-1' (e.g. static-analysis.max-warnings = 20)"]
+    assert exc.value.errors[0].startswith(
+        "buildouts/MANIFEST.cfg:3: buildout [app] post-buildout-steps: unknown step set "
+        "'no-such-set': 'no-such-set' (known: ")
 
 
 # --------------------------------------------------------------------------- #

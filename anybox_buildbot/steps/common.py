@@ -1,0 +1,75 @@
+"""What the factory and the step sets share: where a buildout lives on the
+worker, its caches and their lock, ``bin/buildout``'s command line, the
+shipping of our worker scripts, and step conditions.
+
+Why a module of its own: ``factory.py`` composes the step sets and the step
+sets need these helpers; with the helpers in ``factory.py`` the two
+imported each other. Both import this module, which imports neither.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from importlib import resources
+
+from buildbot.plugins import steps, util
+from buildbot.process import buildstep
+from buildbot.process.results import SUCCESS, WARNINGS
+
+from ..manifest import BuildoutSpec
+from .source import ARCHIVE_DIR
+
+#: One buildout at a time per worker writes its shared caches.
+CACHE_LOCK = util.WorkerLock("anybox-buildout-caches", maxCount=1)
+#: Our worker scripts, shipped to the worker by ``ship()``.
+SCRIPTS_DIR = str(resources.files("anybox_buildbot") / "worker_scripts")
+
+
+def ship(script: str, workdir: str = "build") -> steps.FileDownload:
+    """Copy one of our worker scripts next to the build, as anybox-<script>."""
+    return steps.FileDownload(name=f"ship-{script}", mastersrc=f"{SCRIPTS_DIR}/{script}",
+                              workerdest=f"anybox-{script}", workdir=workdir,
+                              haltOnFailure=True)
+
+
+def buildout_dir(spec: BuildoutSpec) -> tuple[str, str]:
+    """(workdir of the buildout steps, CFG relative to it).
+
+    Buildout puts bin/ and parts/ next to its config file, so the steps run
+    in the config file's folder: test commands like ``bin/test`` then work
+    whatever the checkout layout (``subdir=``, archives, nested CFG).
+    """
+    parts = ["build"]
+    if spec.source.kind == "archive":
+        parts.append(ARCHIVE_DIR)
+    if spec.source.subdir:
+        parts.append(spec.source.subdir)
+    folder, cfg = posixpath.split(spec.source.cfg)
+    if folder:
+        parts.append(folder)
+    return posixpath.normpath(posixpath.join(*parts)), cfg
+
+
+def cache_dir(workdir: str) -> str:
+    """Path from ``workdir`` to ``<worker basedir>/buildout-caches``.
+
+    Step workdirs are relative to ``<worker basedir>/<builder>``.
+    """
+    depth = len(workdir.split("/")) + 1
+    return "/".join([".."] * depth + ["buildout-caches"])
+
+
+def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
+    """``bin/buildout`` with the per-worker caches and the manifest's options."""
+    command = ["venv/bin/buildout", "-c", cfg,
+               f"buildout:eggs-directory={caches}/eggs",
+               f"buildout:download-cache={caches}/downloads"]
+    command.extend(f"{section}:{option}={value}"
+                   for section, option, value in spec.buildout_options)
+    return command
+
+
+def no_failure_so_far(step: buildstep.BuildStep) -> bool:
+    """``doStepIf``: the build has neither failed nor been halted so far
+    (warnings are fine: a lint warning must not stop an autocommit)."""
+    return step.build.results in (SUCCESS, WARNINGS)

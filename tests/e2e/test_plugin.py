@@ -10,7 +10,6 @@ so nothing has to be uninstalled and no other test sees the plugin.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from localrun import Master, Rest, Worker, running_master, simple_master_cfg
+from plugininstall import install_to_folder
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugin_example"
 BUILD_TIMEOUT = 300
@@ -43,17 +43,7 @@ test-command = false
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin, pip-installed into a folder of its own."""
-    target = tmp_path_factory.mktemp("plugin-site")
-    # pip builds in the source folder (build/, *.egg-info): build from a copy
-    source = tmp_path_factory.mktemp("plugin-src") / "plugin_example"
-    shutil.copytree(PLUGIN_SRC, source, ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--disable-pip-version-check", "--target", str(target),
-         str(source)],
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = install_to_folder(PLUGIN_SRC, tmp_path_factory, "plugin")
     assert list(target.glob("anybox_hello_plugin-1.0.dist-info/entry_points.txt"))
     return target
 

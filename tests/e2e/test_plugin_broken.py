@@ -13,7 +13,6 @@ distribution.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from localrun import Master, running_master, simple_master_cfg
+from plugininstall import install_to_folder
 
 PLUGIN_SRC = Path(__file__).resolve().parents[1] / "plugin_broken"
 CLI = Path(sys.executable).parent / "anybox-buildbot"
@@ -57,16 +57,7 @@ post-buildout-steps = test
 
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("broken-plugin-site")
-    source = tmp_path_factory.mktemp("broken-plugin-src") / "plugin_broken"
-    shutil.copytree(PLUGIN_SRC, source, ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "--disable-pip-version-check", "--target", str(target),
-         str(source)],
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    target = install_to_folder(PLUGIN_SRC, tmp_path_factory, "broken-plugin")
     assert (target / "anybox_broken_plugin-0.3.dist-info" / "entry_points.txt").is_file()
     assert not (target / "anybox_broken_plugin_gone").exists()
     return target

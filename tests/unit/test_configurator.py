@@ -9,20 +9,12 @@ from buildbot.config.errors import ConfigErrors
 from buildbot.config.master import FileLoader
 from buildbot.process.factory import BuildFactory
 from buildbot.process.properties import Interpolate
+from unit_helpers import MASTER_CFG
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError, configure_from_buildouts
 from anybox_buildbot.configurator import prefer_priority
 from anybox_buildbot.steps.capabilities import ChooseCapabilities
 
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {
-    'buildbotNetUsageData': None,
-    'protocols': {'pb': {'port': 'tcp:0:interface=127.0.0.1'}},
-    'db': {'db_url': 'sqlite://'},
-}
-configure_from_buildouts(basedir, c)
-"""
 WORKERS = """\
 [w1]
 password = first-Secret

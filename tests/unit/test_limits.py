@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from unit_helpers import GIT, write
+from unit_helpers import GIT, MASTER_CFG, write
 
 from anybox_buildbot import ConfigError, configure_from_buildouts, errors, inifile
 from anybox_buildbot.cli import main
@@ -32,15 +32,6 @@ SHOWN = 50
 MIB = 1024 * 1024
 SIZE_LIMIT = 32 * MIB
 FLOOD_LINES = 300_000
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {
-    'buildbotNetUsageData': None,
-    'protocols': {'pb': {'port': 'tcp:0:interface=127.0.0.1'}},
-    'db': {'db_url': 'sqlite://'},
-}
-configure_from_buildouts(basedir, c)
-"""
 
 
 def pasted_log(lines: int) -> str:

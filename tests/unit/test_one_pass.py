@@ -11,16 +11,11 @@ from pathlib import Path
 
 import pytest
 from twisted.python import log
+from unit_helpers import MASTER_CFG
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
 from anybox_buildbot.cli import main
 
-MASTER_CFG = """\
-from anybox_buildbot import configure_from_buildouts
-c = BuildmasterConfig = {'buildbotNetUsageData': None, 'db': {'db_url': 'sqlite://'},
-                         'protocols': {'pb': {'port': 'tcp:0:interface=127.0.0.1'}}}
-configure_from_buildouts(basedir, c)
-"""
 GOOD_WORKERS = "[w1]\npassword = x\ncapability = postgresql 15 port=5432\n"
 #: Warnings only: a builder not created, a name no worker declares, a bzr
 #: repository that cannot be polled, an auto-watch report not written yet.

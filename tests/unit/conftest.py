@@ -44,3 +44,18 @@ def load_manifest_text(tmp_path: Path) -> Callable[..., dict[str, BuildoutSpec]]
         return {spec.name: spec for spec in specs}
 
     return load
+
+
+@pytest.fixture
+def logged():
+    """Messages logged through Twisted (the master's twistd.log) during a test."""
+    from twisted.python import log
+
+    seen: list[str] = []
+
+    def observer(event: dict) -> None:
+        seen.append(" ".join(map(str, event.get("message", ()))))
+
+    log.addObserver(observer)
+    yield seen
+    log.removeObserver(observer)

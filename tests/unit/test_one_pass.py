@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from twisted.python import log
 from unit_helpers import MASTER_CFG
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
@@ -48,16 +47,6 @@ def errors_of(root: Path, **kwargs) -> list[str]:
     return info.value.errors
 
 
-@pytest.fixture
-def logged():
-    seen: list[str] = []
-
-    def observer(event: dict) -> None:
-        seen.append(" ".join(map(str, event.get("message", ()))))
-
-    log.addObserver(observer)
-    yield seen
-    log.removeObserver(observer)
 
 
 # -- errors: one pass ------------------------------------------------------------

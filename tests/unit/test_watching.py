@@ -444,19 +444,6 @@ def test_many_buildouts_share_pollers(tmp_path: Path) -> None:
     assert len([s for s in config["schedulers"] if s.name.endswith("-changes")]) == 200
 
 
-@pytest.fixture
-def logged():
-    """Messages logged through Twisted (the master's twistd.log) during a test."""
-    from twisted.python import log
-
-    seen: list[str] = []
-
-    def observer(event: dict) -> None:
-        seen.append(" ".join(map(str, event.get("message", ()))))
-
-    log.addObserver(observer)
-    yield seen
-    log.removeObserver(observer)
 
 
 def test_master_drops_malicious_report_entries_with_one_warning_each(tmp_path: Path,

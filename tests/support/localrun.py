@@ -81,19 +81,32 @@ _handed_out_ports: set[int] = set()
 _ports_lock = threading.Lock()
 
 
+def _port_share() -> tuple[int, int]:
+    """(this process's index, number of processes) under pytest-xdist, else (0, 1)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and worker[2:].isdigit() and count > 1:
+        return int(worker[2:]) % count, count
+    return 0, 1
+
+
 def free_port() -> int:
     """Return a TCP port that is free on 127.0.0.1 right now.
 
     The kernel picks it (bind to port 0).  A port is never returned twice by one
     process, so a master's pb and www ports cannot collide even though nothing
-    keeps them reserved between this call and the master binding them.
+    keeps them reserved between this call and the master binding them.  Under
+    pytest-xdist each test process keeps only the ports of its own residue
+    class (port modulo the number of processes), so two processes never hand
+    out the same port either.
     """
+    share, count = _port_share()
     with _ports_lock:
-        for _ in range(100):
+        for _ in range(100 * count):
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.bind((LOOPBACK, 0))
                 port: int = sock.getsockname()[1]
-            if port not in _handed_out_ports:
+            if port % count == share and port not in _handed_out_ports:
                 _handed_out_ports.add(port)
                 return port
     raise RuntimeError("could not find a free TCP port on 127.0.0.1")

@@ -61,6 +61,7 @@ bench: install sysdeps
 	$(PY) bench/watching.py
 	$(PY) bench/cli_check.py
 	$(PY) bench/step_overhead.py
+	$(PY) bench/fleet.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples

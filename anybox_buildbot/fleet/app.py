@@ -24,6 +24,8 @@ from flask import Flask, Response, request
 from .model import FleetModel, parse_page, view
 
 NAME = "fleet"
+#: Up to this many builders on a page, their details are shown open.
+OPEN_UP_TO = 5
 CAPTION = "Fleet"
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -64,7 +66,7 @@ def render(model: FleetModel, live: tuple[dict[str, bool], dict[str, str]] | Non
     connected, hosts = live if live is not None else (None, {})
     return _ENV.get_template("fleet.html").render(
         model=model, view=view(model, query, page), connected=connected, hosts=hosts,
-        base=base)
+        base=base, open_up_to=OPEN_UP_TO)
 
 
 def make_app(model: FleetModel, live: LiveState | None = None) -> Flask:

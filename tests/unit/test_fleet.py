@@ -123,7 +123,7 @@ def text_of(fragment: str) -> str:
 
 def row(page_html: str, css: str, key: str, value: str) -> str:
     """The text of the ``<tr class=css key=value>`` row (or builder block)."""
-    match = re.search(rf'<(tr|details) class="{css}" {key}="{re.escape(value)}">(.*?)</\1>',
+    match = re.search(rf'<(tr|details) class="{css}" {key}="{re.escape(value)}"[^>]*>(.*?)</\1>',
                       page_html, re.S)
     assert match is not None, (css, value)
     return text_of(match.group(2))

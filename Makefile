@@ -25,8 +25,8 @@ $(STAMP): pyproject.toml setup.py
 
 install: $(STAMP)
 
-# System tools the end-to-end tests and the demo use: git and a PostgreSQL
-# server (initdb/pg_ctl). Installed from Debian's packages when missing.
+# System tools the end-to-end tests and the demo use: git, Mercurial, a PostgreSQL
+# server (initdb/pg_ctl) and headless Chromium. Installed from Debian's packages when missing.
 sysdeps:
 	@bash tools/sysdeps.sh
 
@@ -62,6 +62,7 @@ bench: install sysdeps
 	$(PY) bench/cli_check.py
 	$(PY) bench/step_overhead.py
 	$(PY) bench/hostile_inputs.py
+	$(PY) bench/fleet.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples

@@ -150,8 +150,9 @@ def check_configurator_arguments(args: Mapping[str, object]) -> None:
     check.check("poll_interval", value is None or (_is_int(value) and value >= 1),
                 "a whole number of seconds, at least 1 (or None: 600)", value)
     _check_capabilities(check, args["capabilities"])
-    value = args["strict"]
-    check.check("strict", isinstance(value, bool), "True or False", value)
+    for name in ("strict", "fleet_page"):
+        value = args[name]
+        check.check(name, isinstance(value, bool), "True or False", value)
     _check_rules(check, args["vcs_master_url_rewrite_rules"])
     _check_names(check, "auto_watch_allowed", args["auto_watch_allowed"], "a URL prefix")
     _check_names(check, "manifest_secrets", args["manifest_secrets"], "a secret name")

@@ -31,6 +31,7 @@ from .confine import file_in
 from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
+from .fleet.model import builder_description
 from .manifest import BuildoutSpec, Watch, load_manifests
 from .notify import MailSettings, check_secrets
 from .pollers import make_change_sources, make_schedulers
@@ -109,7 +110,7 @@ class BuildoutsConfigurator:
                  manifest_secrets: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
-                 smtp_password: str | None = None) -> None:
+                 smtp_password: str | None = None, fleet_page: bool = True) -> None:
         # master.cfg is Python: a wrong type is one ConfigError naming the
         # argument, before it can fail deep inside the load (arguments.py).
         check_configurator_arguments({k: v for k, v in locals().items() if k != "self"})
@@ -128,6 +129,8 @@ class BuildoutsConfigurator:
         #: but those the master uses itself (``_reserved_secrets``).
         self.manifest_secrets = _secret_names(manifest_secrets)
         self.strict = strict
+        #: Whether ``populate`` adds the Fleet page to the web UI (``#/fleet``).
+        self.fleet_page = fleet_page
         # Mail of manifest 'notify = mail ...' lines and of notify_on_missing.
         self.mail_settings = MailSettings(mail_from, smtp_host, smtp_port, smtp_user,
                                           smtp_password)
@@ -294,7 +297,8 @@ class BuildoutsConfigurator:
                 name=item.name, workernames=list(item.workers),
                 factory=self.build_factories[item.buildout],
                 properties=dict(item.properties), tags=list(item.tags) or None,
-                nextWorker=prefer_priority))
+                nextWorker=prefer_priority,
+                description=builder_description(item, self.buildouts[item.buildout])))
         self.factories_to_builders.update(plan.builders_of())
         self.config.setdefault("builders", []).extend(made)
         return made
@@ -434,6 +438,23 @@ class BuildoutsConfigurator:
         self.config.setdefault("schedulers", []).extend(made_schedulers)
         self.config.setdefault("change_source", []).extend(pollers)
         self.config.setdefault("services", []).extend(reporters)
+        if self.fleet_page:
+            self.make_fleet_page()
+
+    def make_fleet_page(self) -> str | None:
+        """Add the Fleet page (``#/fleet``) showing this load's plan to the web
+        UI; ``populate`` calls it unless ``fleet_page=False``. Returns the
+        page's name, or None without a web UI (no ``c['www']``) or plan."""
+        www = self.config.get("www")
+        if not isinstance(www, dict) or self.plan is None:
+            return None
+        # Flask is imported only by loads that make the page.
+        from .fleet.app import install, make_app
+        from .fleet.model import build_model
+
+        model = build_model(self.plan, self.worker_specs or (), list(self.buildouts.values()),
+                            self.warnings.diagnostics)
+        return install(www, make_app(model))
 
 
 def configure_from_buildouts(basedir: str | os.PathLike, config: dict,

@@ -30,16 +30,27 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .dispatch import Plan
+from .dispatch import BuilderPlan, Plan
 from .manifest import BuildoutSpec
 from .workers import WorkerSpec
+
+
+def instance_lines(builder: BuilderPlan, worker: WorkerSpec) -> list[str] | None:
+    """The capability lines of the instances a build of ``builder`` on
+    ``worker`` uses (the plan's decision), one per wanted capability; None
+    when the worker cannot run it. ``plan`` and the Fleet page both show
+    this text."""
+    positions = builder.chosen(worker.name)
+    if positions is None:
+        return None
+    return [worker.capabilities[i].format() for i in positions]
 
 
 def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
                      ) -> dict[str, dict[str, list[str]]]:
     """builder -> worker -> the instance lines a build there uses, for the
     workers with several instances of a capability the builder wants."""
-    lines = {w.name: [c.format() for c in w.capabilities] for w in workers}
+    specs = {w.name: w for w in workers}
     several = {}
     for w in workers:
         counts = Counter(c.name for c in w.capabilities)
@@ -57,9 +68,10 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
                 mine = members[key] = frozenset(builder.workers)
             wanted = {w.name for w in builder.wanted}
             for worker in sorted(several.keys() & mine):
-                positions = builder.chosen(worker)
-                if several[worker] & wanted and positions is not None:
-                    shown[worker] = [lines[worker][i] for i in positions]
+                if several[worker] & wanted:
+                    lines = instance_lines(builder, specs[worker])
+                    if lines is not None:
+                        shown[worker] = lines
         result[builder.name] = shown
     return result
 

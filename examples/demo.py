@@ -3,7 +3,8 @@
 Run from a checkout (`make demo`): the harness comes from tests/support/.
 Starts everything from examples/ on free loopback ports (master database in
 sqlite, nothing to set up), forces a build of every builder, prints each
-result and where the web UI is, then keeps running until Ctrl-C.
+result, where the web UI and its Fleet page are, then keeps running until
+Ctrl-C.
 With DEMO_ONESHOT=1 it stops after the builds and exits 0 only if all
 of them succeeded.
 """
@@ -40,6 +41,8 @@ def main() -> int:
         rest = master.rest
         builders = sorted(rest.builders())
         print(f"web UI: {master.url}")
+        print(f"Fleet page (what each worker offers, why a buildout has no worker): "
+              f"{master.url}#/fleet")
         print("builders:", ", ".join(builders), flush=True)
         warnings = [line.split("WARNING: ", 1)[1] for line in master.log_text().splitlines()
                     if "anybox_buildbot: WARNING" in line]

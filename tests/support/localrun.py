@@ -27,6 +27,7 @@ import contextlib
 import ctypes
 import getpass
 import os
+import platform
 import re
 import shutil
 import signal
@@ -658,7 +659,7 @@ class Worker(_TwistdProcess):
         level and otherwise fails with a bare "failed to configure worker in .".
         """
         self.basedir.parent.mkdir(parents=True, exist_ok=True)
-        return _run_checked(
+        output = _run_checked(
             [
                 buildbot_executable("buildbot-worker"),
                 "create-worker",
@@ -672,6 +673,17 @@ class Worker(_TwistdProcess):
             "buildbot-worker create-worker",
             env=self.env,
         )
+        self._write_info()
+        return output
+
+    def _write_info(self) -> None:
+        """Real ``info/admin`` and ``info/host`` instead of create-worker's
+        placeholders: the web UI's Workers page and the Fleet page show them."""
+        info = self.basedir / "info"
+        info.mkdir(exist_ok=True)
+        (info / "admin").write_text(f"anybox_buildbot local run ({getpass.getuser()})\n")
+        (info / "host").write_text(f"{platform.node()}: {platform.system()} "
+                                   f"{platform.release()}, Python {platform.python_version()}\n")
 
     def start(self, timeout: float = 30.0) -> None:
         """Start in the foreground; wait until twistd logs ``Starting Worker``."""

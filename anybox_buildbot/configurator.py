@@ -31,9 +31,9 @@ from .confine import file_in
 from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
-from .manifest import BuildoutSpec, Watch, load_manifests
+from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
 from .notify import MailSettings, check_secrets
-from .pollers import make_change_sources, make_schedulers
+from .pollers import PollInterval, make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
 from .rules import secret_name
@@ -101,7 +101,7 @@ class BuildoutsConfigurator:
     def __init__(self, buildmaster_dir: str | os.PathLike, buildmaster_config: dict,
                  manifest_paths: Sequence[str] = ("buildouts/MANIFEST.cfg",),
                  workers_path: str | Sequence[str] = "workers.cfg",
-                 poll_interval: int | None = None,
+                 poll_interval: PollInterval = None,
                  capabilities: Mapping[str, Mapping] | None = None,
                  strict: bool = False,
                  vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
@@ -109,7 +109,8 @@ class BuildoutsConfigurator:
                  manifest_secrets: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
-                 smtp_password: str | None = None) -> None:
+                 smtp_password: str | None = None,
+                 tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER) -> None:
         # master.cfg is Python: a wrong type is one ConfigError naming the
         # argument, before it can fail deep inside the load (arguments.py).
         check_configurator_arguments({k: v for k, v in locals().items() if k != "self"})
@@ -119,6 +120,8 @@ class BuildoutsConfigurator:
         self.workers_paths = ((workers_path,) if isinstance(workers_path, (str, os.PathLike))
                               else tuple(workers_path))
         self.poll_interval = poll_interval
+        #: for buildouts whose manifest does not set ``tree-stable-timer``
+        self.tree_stable_timer = tree_stable_timer
         self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
         #: Prefixes of the repositories any auto-watch report may add; None:
         #: each buildout's own hosts (``watching.default_allowed``).
@@ -317,7 +320,8 @@ class BuildoutsConfigurator:
                 properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
                                                  default="")]))
         made.extend(make_schedulers(self.buildouts.values(), watches,
-                                    {k: list(v) for k, v in builders_of.items()}))
+                                    {k: list(v) for k, v in builders_of.items()},
+                                    self.tree_stable_timer))
         return made
 
     def _watches(self, errors: Errors | None = None

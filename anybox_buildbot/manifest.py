@@ -52,7 +52,7 @@ KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
     "auto-watch", "tree-stable-timer", "nightly", "buildout-version", "buildout-options",
     "buildout-part", "post-dl-steps", "db-steps", "post-buildout-steps", "test-command",
-    "git-shallow", "notify",
+    "git-shallow", "notify", "watch-buildout",
 })
 
 # kind -> positional argument names; the form is shown in error messages.
@@ -118,7 +118,9 @@ class BuildoutSpec:
     category: tuple[str, ...] = ()
     watch: tuple[Watch, ...] | None = None    # None: no watch option at all
     auto_watch: bool = False
-    tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER
+    # the buildout's own git/hg repository is watched next to ``watch`` lines
+    watch_buildout: bool = True
+    tree_stable_timer: int | None = None       # None: the master's default
     nightly: Cron | None = None               # parsed: the scheduler reads no text
     buildout_version: str = DEFAULT_BUILDOUT_VERSION
     buildout_options: tuple[tuple[str, str, str], ...] = ()
@@ -505,8 +507,10 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
               if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
-    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
-                           "a whole number of seconds")
+    watch_buildout = reader.boolean("watch-buildout", True)
+    timer = (reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
+                            "a whole number of seconds")
+             if "tree-stable-timer" in options else None)
     nightly = None
     got = reader.single("nightly")
     if got is not None:
@@ -536,7 +540,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         name=name, location=location, source=source or Source("standalone", location),
         build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
-        auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
+        auto_watch=auto_watch, watch_buildout=watch_buildout, tree_stable_timer=timer,
+        nightly=nightly,
         buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_option_locations=step_option_locations,

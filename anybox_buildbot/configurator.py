@@ -81,10 +81,11 @@ def prefer_priority(builder, workers, buildrequest):
     if not workers:
         return None
 
-    def priority(wfb) -> int:
+    def priority(wfb) -> float:
+        # a decimal from a file written for anybox.buildbot.odoo orders too
         value = wfb.worker.properties.getProperty("worker_priority", 0)
         try:
-            return int(value)
+            return float(value)
         except (TypeError, ValueError):
             return 0
 
@@ -180,7 +181,15 @@ class BuildoutsConfigurator:
         """Worker files, capability options checked against the registry."""
         registry = self._compiled_registry(errors)
         pairs = [self._path(p) for p in paths]
-        return load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+        specs = load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+        self._note_deprecations(specs)
+        return specs
+
+    def _note_deprecations(self, specs: Iterable[WorkerSpec | BuildoutSpec]) -> None:
+        """Old spellings read as ours go to the warnings channel."""
+        for spec in specs:
+            for note in spec.deprecations:
+                self.warnings.put(note)
 
     def _log_warnings(self) -> None:
         """Log the warnings not logged yet: each once per load."""
@@ -198,6 +207,7 @@ class BuildoutsConfigurator:
                 self.warnings.add(None, warning, category="plugin")
         specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
                                step_sets=catalog_of(self._step_sets))
+        self._note_deprecations(specs)
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
@@ -340,8 +350,11 @@ class BuildoutsConfigurator:
             if spec.auto_watch:
                 try:
                     report = file_in(self.watch_dir, spec.name, ".json")
+                    old = file_in(self.watch_dir, spec.name)
                 except ValueError:  # never from a parsed manifest (confine.py)
                     continue
+                if not report.exists() and old.is_file():
+                    report = old   # where anybox.buildbot.odoo's builds wrote it
                 found, warnings = read_report(report, spec.name,
                                               os.path.relpath(report, self.basedir))
                 for warning in warnings:
@@ -377,6 +390,17 @@ class BuildoutsConfigurator:
                        hint="a manifest names the server its secrets are sent to: list "
                        "only tokens meant for such servers", subject="BuildoutsConfigurator")
         check_secrets(self.buildouts.values(), reserved, self.manifest_secrets, errors)
+
+    def _check_force_scheduler(self, errors: Errors) -> None:
+        """A scheduler of master.cfg named ``force`` (the sample master.cfg
+        of anybox.buildbot.odoo added one) would collide with ours."""
+        for scheduler in self.config.get("schedulers", ()):
+            if getattr(scheduler, "name", None) == FORCE_SCHEDULER:
+                errors.add(None, f"master.cfg already has a scheduler named "
+                           f"{FORCE_SCHEDULER!r} ({type(scheduler).__name__})",
+                           hint="populate() makes one ForceScheduler 'force' for every "
+                           "builder, with the 'Buildout tag' field: remove yours from "
+                           "master.cfg (or rename it)", subject="BuildoutsConfigurator")
 
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
@@ -422,6 +446,7 @@ class BuildoutsConfigurator:
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
         self._check_secrets(worker_specs, errors)
+        self._check_force_scheduler(errors)
         plan = self._make_plan(errors)
         made = self._make_factories(specs, registry, errors)
         builders_of = plan.builders_of()

@@ -137,6 +137,15 @@ def read_report(path: Path, buildout: str | None = None, display: str | None = N
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return (), (f"{shown}: malformed auto-watch report ignored: {exc}",)
+    notes: tuple[str, ...] = ()
+    if _is_old_report(data):
+        # anybox.buildbot.odoo wrote a list of {vcs, url, revspec}: read it
+        # as ours, entry by entry, with the same checks
+        data = {"repos": [{"vcs": e["vcs"], "url": e["url"], "branch": e["revspec"]}
+                          for e in data]}
+        notes = (f"{shown}: auto-watch report in the format of anybox.buildbot.odoo "
+                 "(a list of vcs/url/revspec) read as {\"repos\": [vcs/url/branch]}; the "
+                 "next build writes the new format",)
     if not isinstance(data, dict) or set(data) != {"repos"} \
             or not isinstance(data["repos"], list):
         return (), (f"{shown}: auto-watch report ignored: expected {{\"repos\": [...]}} "
@@ -154,7 +163,14 @@ def read_report(path: Path, buildout: str | None = None, display: str | None = N
                            f"{_describe(entry)}: {problem}")
         else:
             watches.append(watch)
-    return tuple(dict.fromkeys(watches)), _capped(dropped, f"{shown}")
+    return tuple(dict.fromkeys(watches)), notes + _capped(dropped, f"{shown}")
+
+
+def _is_old_report(data: object) -> bool:
+    """A report as anybox.buildbot.odoo wrote it: ``[{"vcs", "url",
+    "revspec"}, ...]`` (each entry exactly these keys)."""
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(e, dict) and set(e) == {"vcs", "url", "revspec"} for e in data)
 
 
 def own_repository(spec: BuildoutSpec) -> Watch | None:

@@ -105,6 +105,32 @@ def _check_rules(check: _Checker, value: object) -> None:
             check.bad(f"{name}[{index}]", "a (prefix, replacement) pair of strings", rule)
 
 
+#: The VCS kinds a poll interval may be given for (``manifest.WATCH_KINDS``).
+POLLED_KINDS = ("bzr", "git", "hg")
+_INTERVAL = "a whole number of seconds, at least 1, -1 (no polling)"
+
+
+def _is_interval(value: object) -> bool:
+    """Seconds (at least 1), -1 (no polling: ``pollers.NO_POLLING``) or None."""
+    return value is None or (_is_int(value) and (value >= 1 or value == -1))
+
+
+def _check_poll_interval(check: _Checker, value: object) -> None:
+    """``poll_interval``: one interval for every kind, or a dict per kind."""
+    name = "poll_interval"
+    if isinstance(value, Mapping):
+        for kind, item in value.items():
+            if kind not in POLLED_KINDS:
+                check.errors.add(None, f"unknown VCS kind (known: {', '.join(POLLED_KINDS)})",
+                                 repr(kind), subject=f"{SUBJECT} argument {name}[{kind!r}]")
+            elif not _is_interval(item):
+                check.bad(f"{name}[{kind!r}]", f"{_INTERVAL} or None (600)", item)
+        return
+    check.check(name, _is_interval(value),
+                f"{_INTERVAL}, None (600) or a dict VCS -> one of these", value,
+                hint="e.g. poll_interval={'git': 300, 'hg': -1}")
+
+
 def _check_names(check: _Checker, name: str, value: object, what: str) -> None:
     """One str, a list (or set) of them, or None. Only the outer shape: the
     configurator checks each entry (``_prefixes``, ``_secret_names``)."""
@@ -146,9 +172,11 @@ def check_configurator_arguments(args: Mapping[str, object]) -> None:
                 "the BuildmasterConfig dict", value, hint="master.cfg calls it 'c'")
     _check_paths(check, "manifest_paths", args["manifest_paths"], one_allowed=False)
     _check_paths(check, "workers_path", args["workers_path"], one_allowed=True)
-    value = args["poll_interval"]
-    check.check("poll_interval", value is None or (_is_int(value) and value >= 1),
-                "a whole number of seconds, at least 1 (or None: 600)", value)
+    _check_poll_interval(check, args["poll_interval"])
+    value = args["tree_stable_timer"]
+    check.check("tree_stable_timer", _is_int(value) and value >= 0,
+                "a whole number of seconds (0: no timer)", value,
+                hint="the default of buildouts without tree-stable-timer; 600 if not given")
     _check_capabilities(check, args["capabilities"])
     for name in ("strict", "fleet_page"):
         value = args[name]

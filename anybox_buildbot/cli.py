@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .configurator import BuildoutsConfigurator
 from .dispatch import Plan, describe_gaps, make_plan
@@ -377,6 +378,32 @@ def _seconds(text: str) -> float:
     return value
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Files of anybox.buildbot.odoo in today's format: the diff, then what
+    was left and why; ``--write`` replaces the files. Exit 1 if something
+    was left."""
+    from .migrate import migrate_manifest, migrate_workers
+
+    done = []
+    for path, convert in [*((p, migrate_manifest) for p in args.manifest),
+                          *((p, migrate_workers) for p in args.workers)]:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            return 1
+        done.append((path, convert(text, path)))
+    left = [line for _, m in done for line in m.left]
+    for path, migration in done:
+        print(migration.diff(), end="")
+        if args.write and migration.new != migration.old:
+            Path(path).write_text(migration.new, encoding="utf-8")
+    if left:
+        print(f"could not convert ({len(left)}):")
+        print("\n".join(f"  {line}" for line in left))
+    return 1 if left else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anybox-buildbot", description=DESCRIPTION, epilog=EXIT_CODES,
@@ -430,6 +457,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker", default="worker-1", metavar="NAME",
                    help="the name of the first worker in workers.cfg (default: %(default)s)")
     p.set_defaults(func=cmd_create_master)
+
+    p = command("migrate", "rewrite a MANIFEST.cfg and a workers.cfg written for "
+                "anybox.buildbot.odoo in today's format: print the diff and what could "
+                "not be converted, and why")
+    p.add_argument("--manifest", action="append", default=[], metavar="PATH",
+                   help="a manifest of anybox.buildbot.odoo (repeatable)")
+    p.add_argument("--workers", action="append", default=[], metavar="PATH",
+                   help="a workers.cfg (or slaves.cfg) of anybox.buildbot.odoo (repeatable)")
+    p.add_argument("--write", action="store_true", help="replace the files with the result")
+    p.set_defaults(func=cmd_migrate)
 
     for name, func, text in (("force", cmd_force, "force a build through the master's "
                               "REST API"),

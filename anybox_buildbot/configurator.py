@@ -32,9 +32,9 @@ from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
-from .manifest import BuildoutSpec, Watch, load_manifests
+from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
 from .notify import MailSettings, check_secrets
-from .pollers import make_change_sources, make_schedulers
+from .pollers import PollInterval, make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
 from .rules import secret_name
@@ -82,10 +82,11 @@ def prefer_priority(builder, workers, buildrequest):
     if not workers:
         return None
 
-    def priority(wfb) -> int:
+    def priority(wfb) -> float:
+        # a decimal from a file written for anybox.buildbot.odoo orders too
         value = wfb.worker.properties.getProperty("worker_priority", 0)
         try:
-            return int(value)
+            return float(value)
         except (TypeError, ValueError):
             return 0
 
@@ -102,7 +103,7 @@ class BuildoutsConfigurator:
     def __init__(self, buildmaster_dir: str | os.PathLike, buildmaster_config: dict,
                  manifest_paths: Sequence[str] = ("buildouts/MANIFEST.cfg",),
                  workers_path: str | Sequence[str] = "workers.cfg",
-                 poll_interval: int | None = None,
+                 poll_interval: PollInterval = None,
                  capabilities: Mapping[str, Mapping] | None = None,
                  strict: bool = False,
                  vcs_master_url_rewrite_rules: Sequence[tuple[str, str]] = (),
@@ -110,7 +111,9 @@ class BuildoutsConfigurator:
                  manifest_secrets: str | Sequence[str] | None = None,
                  mail_from: str = "buildbot@localhost", smtp_host: str = "localhost",
                  smtp_port: int = 25, smtp_user: str | None = None,
-                 smtp_password: str | None = None, fleet_page: bool = True) -> None:
+                 smtp_password: str | None = None,
+                 tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER,
+                 fleet_page: bool = True) -> None:
         # master.cfg is Python: a wrong type is one ConfigError naming the
         # argument, before it can fail deep inside the load (arguments.py).
         check_configurator_arguments({k: v for k, v in locals().items() if k != "self"})
@@ -120,6 +123,8 @@ class BuildoutsConfigurator:
         self.workers_paths = ((workers_path,) if isinstance(workers_path, (str, os.PathLike))
                               else tuple(workers_path))
         self.poll_interval = poll_interval
+        #: for buildouts whose manifest does not set ``tree-stable-timer``
+        self.tree_stable_timer = tree_stable_timer
         self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
         #: Prefixes of the repositories any auto-watch report may add; None:
         #: each buildout's own hosts (``watching.default_allowed``).
@@ -180,7 +185,15 @@ class BuildoutsConfigurator:
         """Worker files, capability options checked against the registry."""
         registry = self._compiled_registry(errors)
         pairs = [self._path(p) for p in paths]
-        return load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+        specs = load_workers([full for full, _ in pairs], errors, dict(pairs), registry)
+        self._note_deprecations(specs)
+        return specs
+
+    def _note_deprecations(self, specs: Iterable[WorkerSpec | BuildoutSpec]) -> None:
+        """Old spellings read as ours go to the warnings channel."""
+        for spec in specs:
+            for note in spec.deprecations:
+                self.warnings.put(note)
 
     def _log_warnings(self) -> None:
         """Log the warnings not logged yet: each once per load."""
@@ -198,6 +211,7 @@ class BuildoutsConfigurator:
                 self.warnings.add(None, warning, category="plugin")
         specs = load_manifests([full for full, _ in pairs], errors, dict(pairs),
                                step_sets=catalog_of(self._step_sets))
+        self._note_deprecations(specs)
         for spec in specs:
             if spec.name in self.buildouts:
                 errors.add(spec.location, f"buildout {spec.name!r} is already registered "
@@ -321,7 +335,8 @@ class BuildoutsConfigurator:
                 properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
                                                  default="")]))
         made.extend(make_schedulers(self.buildouts.values(), watches,
-                                    {k: list(v) for k, v in builders_of.items()}))
+                                    {k: list(v) for k, v in builders_of.items()},
+                                    self.tree_stable_timer))
         return made
 
     def _watches(self, errors: Errors | None = None
@@ -340,8 +355,11 @@ class BuildoutsConfigurator:
             if spec.auto_watch:
                 try:
                     report = file_in(self.watch_dir, spec.name, ".json")
+                    old = file_in(self.watch_dir, spec.name)
                 except ValueError:  # never from a parsed manifest (confine.py)
                     continue
+                if not report.exists() and old.is_file():
+                    report = old   # where anybox.buildbot.odoo's builds wrote it
                 found, warnings = read_report(report, spec.name,
                                               os.path.relpath(report, self.basedir))
                 for warning in warnings:
@@ -377,6 +395,17 @@ class BuildoutsConfigurator:
                        hint="a manifest names the server its secrets are sent to: list "
                        "only tokens meant for such servers", subject="BuildoutsConfigurator")
         check_secrets(self.buildouts.values(), reserved, self.manifest_secrets, errors)
+
+    def _check_force_scheduler(self, errors: Errors) -> None:
+        """A scheduler of master.cfg named ``force`` (the sample master.cfg
+        of anybox.buildbot.odoo added one) would collide with ours."""
+        for scheduler in self.config.get("schedulers", ()):
+            if getattr(scheduler, "name", None) == FORCE_SCHEDULER:
+                errors.add(None, f"master.cfg already has a scheduler named "
+                           f"{FORCE_SCHEDULER!r} ({type(scheduler).__name__})",
+                           hint="populate() makes one ForceScheduler 'force' for every "
+                           "builder, with the 'Buildout tag' field: remove yours from "
+                           "master.cfg (or rename it)", subject="BuildoutsConfigurator")
 
     def make_change_sources(self) -> list:
         """One poller per distinct watched repository."""
@@ -422,6 +451,7 @@ class BuildoutsConfigurator:
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
         self._check_secrets(worker_specs, errors)
+        self._check_force_scheduler(errors)
         plan = self._make_plan(errors)
         made = self._make_factories(specs, registry, errors)
         builders_of = plan.builders_of()

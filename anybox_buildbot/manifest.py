@@ -23,7 +23,8 @@ from .confine import (
 )
 from .constraint import Requirement, parse_requirement
 from .cron import Cron, parse_cron
-from .errors import Errors, Location, ParseError, did_you_mean
+from .deprecated import manifest_options
+from .errors import Diagnostic, Errors, Location, ParseError, did_you_mean
 from .inherit import SharedLines, resolve_inherit, shared_line_owners
 from .inifile import IniFile, IniOption, IniSection, read_ini
 from .notify import NotifyTarget, parse_notify_option
@@ -52,7 +53,7 @@ KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
     "auto-watch", "tree-stable-timer", "nightly", "buildout-version", "buildout-options",
     "buildout-part", "post-dl-steps", "db-steps", "post-buildout-steps", "test-command",
-    "git-shallow", "notify",
+    "git-shallow", "notify", "watch-buildout",
 })
 
 # kind -> positional argument names; the form is shown in error messages.
@@ -118,7 +119,9 @@ class BuildoutSpec:
     category: tuple[str, ...] = ()
     watch: tuple[Watch, ...] | None = None    # None: no watch option at all
     auto_watch: bool = False
-    tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER
+    # the buildout's own git/hg repository is watched next to ``watch`` lines
+    watch_buildout: bool = True
+    tree_stable_timer: int | None = None       # None: the master's default
     nightly: Cron | None = None               # parsed: the scheduler reads no text
     buildout_version: str = DEFAULT_BUILDOUT_VERSION
     buildout_options: tuple[tuple[str, str, str], ...] = ()
@@ -138,6 +141,10 @@ class BuildoutSpec:
     # (option, step set name) -> the line naming it, for errors about that step set
     step_set_locations: dict[tuple[str, str], Location] = field(
         default_factory=dict, hash=False, compare=False, repr=False)
+    # old spellings of anybox.buildbot.odoo read as ours, and other notes
+    # for the warnings channel (deprecated.py)
+    deprecations: tuple[Diagnostic, ...] = field(default=(), hash=False, compare=False,
+                                                  repr=False)
     # (build-for or build-requires, capability name) -> its first line there,
     # column of the name: where warnings about a requirement point
     # (dispatch.plan_warnings)
@@ -449,6 +456,20 @@ def _parse_test_command(reader: _SectionReader) -> tuple[str, ...]:
     return command
 
 
+def _empty_watch_note(name: str, options: dict[str, IniOption], source: Source | None
+                      ) -> tuple[Diagnostic, ...]:
+    """``watch =`` (empty) on a git/hg/bzr buildout used to stop all
+    watching; now the buildout's own repository stays watched."""
+    opt = options.get("watch")
+    if opt is None or opt.lines or source is None or source.vcs is None or source.is_tag \
+            or "watch-buildout" in options:
+        return ()
+    return (Diagnostic(opt.location, "an empty watch no longer stops watching the "
+                       "buildout's own repository", "watch =",
+                       "add watch-buildout = false to stop it", f"buildout [{name}] watch",
+                       "deprecation"),)
+
+
 #: A check of the loader's caller run on each section, ``(spec, errors)``.
 SectionCheck = Callable[[BuildoutSpec, Errors], None]
 
@@ -459,6 +480,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                    check: SectionCheck | None = None,
                    step_sets: Mapping[str, StepSetInfo] | None = None
                    ) -> BuildoutSpec | None:
+    options, deprecations = manifest_options(f"buildout [{name}]", options)
     reader = _SectionReader(name, options, errors, location)
     before = errors.count
     env: list[tuple[str, Template]] = []
@@ -505,8 +527,10 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
               if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
-    timer = reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
-                           "a whole number of seconds")
+    watch_buildout = reader.boolean("watch-buildout", True)
+    timer = (reader.integer("tree-stable-timer", DEFAULT_TREE_STABLE_TIMER,
+                            "a whole number of seconds")
+             if "tree-stable-timer" in options else None)
     nightly = None
     got = reader.single("nightly")
     if got is not None:
@@ -536,12 +560,15 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         name=name, location=location, source=source or Source("standalone", location),
         build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
-        auto_watch=auto_watch, tree_stable_timer=timer, nightly=nightly,
+        auto_watch=auto_watch, watch_buildout=watch_buildout, tree_stable_timer=timer,
+        nightly=nightly,
         buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,
-        requirement_locations=reader.requirement_locations, **spec_kwargs)
+        requirement_locations=reader.requirement_locations,
+        deprecations=deprecations + _empty_watch_note(name, options, source),
+        **spec_kwargs)
     valid = errors.count == before and source is not None
     if check is not None:
         # Even after another error here: one pass. Its own errors leave the

@@ -19,11 +19,27 @@ from collections.abc import Callable, Iterable, Mapping
 
 from buildbot.plugins import changes, schedulers, util
 
-from .manifest import BuildoutSpec, Watch
+from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
 from .vcsref import ref_problem, url_problem
 from .watching import Repo, RepoWatch
 
 DEFAULT_POLL_INTERVAL = 600
+#: ``poll_interval`` value (alone or for one VCS kind) meaning "do not poll":
+#: the spelling of anybox.buildbot.odoo. Changes may still come from a
+#: hook (``change_hook``) and trigger the change schedulers.
+NO_POLLING = -1
+
+#: ``poll_interval``: seconds for every kind, ``NO_POLLING``, None (600), or
+#: a dict VCS kind -> one of these (a kind not in it: 600).
+PollInterval = int | None | Mapping[str, int | None]
+
+
+def interval_for(poll_interval: PollInterval, vcs: str) -> int | None:
+    """Seconds between polls of a ``vcs`` repository, None for no poller."""
+    value = poll_interval.get(vcs) if isinstance(poll_interval, Mapping) else poll_interval
+    if value == NO_POLLING:
+        return None
+    return value or DEFAULT_POLL_INTERVAL
 
 
 class AcceptWatched:
@@ -59,12 +75,15 @@ def _short_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
 
 
-def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: int | None,
+def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: PollInterval,
                         warn: Callable[[str], None]) -> list:
-    """One poller per repository, with every watched branch of it."""
-    interval = poll_interval or DEFAULT_POLL_INTERVAL
+    """One poller per repository, with every watched branch of it; none for
+    a kind whose interval is ``NO_POLLING`` (see ``interval_for``)."""
     made = []
     for repo, watch in repos.items():
+        interval = interval_for(poll_interval, repo.vcs)
+        if interval is None:
+            continue
         branches = sorted(b for b in watch.branches if b is not None)
         problem = url_problem(repo.vcs, repo.url) or next(
             (f"branch {b!r}: {p}" for b in branches if (p := ref_problem(repo.vcs, b))), None)
@@ -89,8 +108,12 @@ def make_change_sources(repos: Mapping[Repo, RepoWatch], poll_interval: int | No
 
 
 def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tuple[Watch, ...]],
-                    builders_of: Mapping[str, list[str]]) -> list:
-    """Change-triggered and nightly schedulers, one of each per buildout at most."""
+                    builders_of: Mapping[str, list[str]],
+                    tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER) -> list:
+    """Change-triggered and nightly schedulers, one of each per buildout at most.
+
+    ``tree_stable_timer``: the master's default, for buildouts whose
+    manifest does not set ``tree-stable-timer`` (0: no timer)."""
     made = []
     for spec in sorted(buildouts, key=lambda s: s.name):
         names = sorted(builders_of.get(spec.name, ()))
@@ -100,7 +123,8 @@ def make_schedulers(buildouts: Iterable[BuildoutSpec], watches: Mapping[str, tup
         if mine:
             made.append(schedulers.AnyBranchScheduler(
                 name=f"{spec.name}-changes", builderNames=names,
-                treeStableTimer=spec.tree_stable_timer or None,
+                treeStableTimer=(tree_stable_timer if spec.tree_stable_timer is None
+                                 else spec.tree_stable_timer) or None,
                 change_filter=util.ChangeFilter(filter_fn=AcceptWatched(
                     (w.url, w.branch) for w in mine))))
         if spec.nightly:

@@ -56,14 +56,16 @@ class RepoWatch:
 
 
 def rewrite_url(url: str, rules: Sequence[tuple[str, str]]) -> str:
-    """Apply the first matching (prefix, replacement) rule.
+    """Apply the (prefix, replacement) rules in order, each on the result
+    of the ones before it (a chain, as anybox.buildbot.odoo did).
 
     Workers may reach a repository by another URL than the master (ssh vs a
     local mirror); pollers run on the master, so they use the master URL.
+    Each rule is tried once: ``[("a/", "a/a/")]`` cannot loop.
     """
     for prefix, replacement in rules:
         if url.startswith(prefix):
-            return replacement + url[len(prefix):]
+            url = replacement + url[len(prefix):]
     return url
 
 
@@ -135,6 +137,15 @@ def read_report(path: Path, buildout: str | None = None, display: str | None = N
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return (), (f"{shown}: malformed auto-watch report ignored: {exc}",)
+    notes: tuple[str, ...] = ()
+    if _is_old_report(data):
+        # anybox.buildbot.odoo wrote a list of {vcs, url, revspec}: read it
+        # as ours, entry by entry, with the same checks
+        data = {"repos": [{"vcs": e["vcs"], "url": e["url"], "branch": e["revspec"]}
+                          for e in data]}
+        notes = (f"{shown}: auto-watch report in the format of anybox.buildbot.odoo "
+                 "(a list of vcs/url/revspec) read as {\"repos\": [vcs/url/branch]}; the "
+                 "next build writes the new format",)
     if not isinstance(data, dict) or set(data) != {"repos"} \
             or not isinstance(data["repos"], list):
         return (), (f"{shown}: auto-watch report ignored: expected {{\"repos\": [...]}} "
@@ -152,11 +163,19 @@ def read_report(path: Path, buildout: str | None = None, display: str | None = N
                            f"{_describe(entry)}: {problem}")
         else:
             watches.append(watch)
-    return tuple(dict.fromkeys(watches)), _capped(dropped, f"{shown}")
+    return tuple(dict.fromkeys(watches)), notes + _capped(dropped, f"{shown}")
+
+
+def _is_old_report(data: object) -> bool:
+    """A report as anybox.buildbot.odoo wrote it: ``[{"vcs", "url",
+    "revspec"}, ...]`` (each entry exactly these keys)."""
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(e, dict) and set(e) == {"vcs", "url", "revspec"} for e in data)
 
 
 def own_repository(spec: BuildoutSpec) -> Watch | None:
-    """The buildout's own repository, which auto-watch always covers."""
+    """The buildout's own git/hg/bzr repository at its branch (not for tags),
+    watched next to the ``watch`` lines unless ``watch-buildout = false``."""
     source = spec.source
     if source.vcs is None or source.is_tag:
         return None
@@ -270,14 +289,13 @@ def collect(buildouts: Iterable[BuildoutSpec], reports: Mapping[str, tuple[Watch
     per_buildout: dict[str, tuple[Watch, ...]] = {}
     for spec in sorted(buildouts, key=lambda s: s.name):
         own = own_repository(spec)
-        if spec.watch is not None:
-            watches: list[Watch] = list(spec.watch)   # explicit, possibly empty
-        else:
-            watches = [own] if own is not None else []  # default: the buildout's repo
-        if spec.auto_watch and own is not None:
+        # watch lines come in addition to the buildout's own repository,
+        # unless ``watch-buildout = false``
+        watches: list[Watch] = list(spec.watch or ())
+        if own is not None and spec.watch_buildout:
             watches.append(own)
         rewritten = []
-        for watch in watches:
+        for watch in dict.fromkeys(watches):   # the first line naming a repo wins
             url = rewrite_url(watch.url, rules)
             problem = url_problem(watch.vcs, url)
             if problem is None:

@@ -18,7 +18,8 @@ from pathlib import Path
 from .capability import Capability, parse_capability
 from .confine import WORKER_NAME_RULE, worker_name_problem
 from .constraint import Requirement, parse_requirement
-from .errors import Errors, Location, ParseError
+from .deprecated import worker_options
+from .errors import Diagnostic, Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
 from .registry import BUILTIN_REGISTRY, CapabilitySpec
 from .rules import SECRET_FORM, RuleError, is_mail_address, secret_name, split_list, whole_number
@@ -79,12 +80,16 @@ class WorkerSpec:
     keepalive_interval: int | None = None
     missing_timeout: int | None = None
     notify_on_missing: tuple[str, ...] = ()
-    properties: dict[str, str | int] = field(default_factory=dict, hash=False)
+    properties: dict[str, str | int | float] = field(default_factory=dict, hash=False)
+    # old spellings of anybox.buildbot.odoo read as ours (deprecated.py)
+    deprecations: tuple[Diagnostic, ...] = field(default=(), hash=False, compare=False,
+                                                  repr=False)
 
     @property
-    def priority(self) -> int:
+    def priority(self) -> int | float:
+        """``worker_priority``: whole, or a decimal from an old file."""
         value = self.properties.get(PRIORITY, 0)
-        return value if isinstance(value, int) else 0
+        return value if isinstance(value, (int, float)) else 0
 
     @property
     def secret_name(self) -> str | None:
@@ -159,7 +164,7 @@ def _parse_section(ini: IniFile, section, errors: Errors,
         errors.add(section.location, "invalid worker name", name,
                    hint=f"{problem}; use {WORKER_NAME_RULE}")
         ok = False
-    options = ini.merged_options(section)
+    options, fractional, deprecations = worker_options(subject, ini.merged_options(section))
     password_opt = options.get(PASSWORD)
     password = password_opt.value.strip() if password_opt else ""
     if not password:
@@ -195,7 +200,7 @@ def _parse_section(ini: IniFile, section, errors: Errors,
                     errors.add(loc, "not an e-mail address", address,
                                hint="user@host.domain, as mail is sent to, e.g. "
                                "notify_on_missing = ops@example.com", subject=subject)
-    properties: dict[str, str | int] = {}
+    properties: dict[str, str | int | float] = dict(fractional)
     for key, option in options.items():
         if key in RESERVED:
             continue
@@ -222,7 +227,8 @@ def _parse_section(ini: IniFile, section, errors: Errors,
         return None
     return WorkerSpec(name=name, location=section.location, password=password,
                       capabilities=caps, only_if_requires=tuple(only_if),
-                      notify_on_missing=tuple(notify), properties=properties, **kwargs)
+                      notify_on_missing=tuple(notify), properties=properties,
+                      deprecations=deprecations, **kwargs)
 
 
 def load_workers(paths: Iterable[str | Path], errors: Errors,

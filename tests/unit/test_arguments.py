@@ -27,9 +27,10 @@ def interval() -> int:
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(poll_interval=interval), A + "poll_interval: expected a whole number of seconds, "
-     "at least 1 (or None: 600), got a function <function interval"),
+     "at least 1, -1 (no polling), None (600) or a dict VCS -> one of these, got a function "
+     "<function interval"),
     (dict(poll_interval=-5), A + "poll_interval: expected a whole number of seconds, "
-     "at least 1 (or None: 600), got int -5"),
+     "at least 1, -1 (no polling), None (600) or a dict VCS -> one of these, got int -5"),
     (dict(poll_interval=0), "got int 0"),
     (dict(poll_interval=True), "got bool True"),
     (dict(poll_interval="600"), "got str '600'"),

@@ -26,7 +26,7 @@ def test_defaults(load_manifest_text):
     assert spec.db_steps == ()
     assert spec.step_sets == ("test",)
     assert spec.test_command == ("bin/test",)
-    assert spec.tree_stable_timer == 600
+    assert spec.tree_stable_timer is None     # the master's default (600 unless set)
     assert spec.buildout_version == DEFAULT_BUILDOUT_VERSION
     assert spec.watch is None
     assert spec.auto_watch is False
@@ -352,7 +352,7 @@ def test_default_of_one_manifest_does_not_leak_into_another(load_manifest_text):
     specs = load_manifest_text(f"[DEFAULT]\ntree-stable-timer = 1\n[a]\n{GIT}\n",
                                f"[b]\n{GIT}\n")
     assert specs["a"].tree_stable_timer == 1
-    assert specs["b"].tree_stable_timer == 600
+    assert specs["b"].tree_stable_timer is None    # the master's default
 
 
 @pytest.mark.parametrize(("value", "expected"), [

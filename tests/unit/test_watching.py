@@ -44,7 +44,7 @@ watch = git ssh://git@example.com/a.git stable
 
 [c]
 buildout = hg https://hg.example.com/lib default buildout.cfg
-watch =
+watch-buildout = false
 nightly = 30 2 * * 1-5
 
 [d]
@@ -65,7 +65,7 @@ def load(tmp_path: Path, text: str = MANIFEST):
     return specs
 
 
-def test_rewrite_first_matching_prefix() -> None:
+def test_rewrite_rules_apply_in_order() -> None:
     rules = [("ssh://git@example.com/", "/srv/mirror/"), ("ssh://", "https://")]
     assert rewrite_url("ssh://git@example.com/a.git", rules) == "/srv/mirror/a.git"
     assert rewrite_url("ssh://other/x", rules) == "https://other/x"
@@ -78,7 +78,7 @@ def test_collect_groups_by_repository_and_applies_defaults(tmp_path: Path) -> No
     # duplicates in one buildout collapse
     assert per_buildout["b"] == (Watch("git", "ssh://git@example.com/a.git", "stable"),
                                  Watch("hg", "https://hg.example.com/lib", "default"))
-    assert "c" not in per_buildout          # explicit empty watch
+    assert "c" not in per_buildout          # watch-buildout = false
     assert "d" not in per_buildout          # tags are not watched, no report yet
     assert per_buildout["e"] == (Watch("bzr", "lp:e", None),)
     git = repos[Repo("git", "ssh://git@example.com/a.git")]

@@ -20,6 +20,7 @@ from .confine import WORKER_NAME_RULE, worker_name_problem
 from .constraint import Requirement, parse_requirement
 from .errors import Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
+from .ports import PortRange, parse_port_range
 from .registry import BUILTIN_REGISTRY, CapabilitySpec
 from .rules import SECRET_FORM, RuleError, is_mail_address, secret_name, split_list, whole_number
 
@@ -28,7 +29,11 @@ CAPABILITY = "capability"
 ONLY_IF = "build-only-if-requires"
 INT_OPTIONS = ("max_builds", "keepalive_interval", "missing_timeout")
 NOTIFY = "notify_on_missing"
-RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, *INT_OPTIONS})
+#: Ports builds on this worker reserve from (``steps/ports.py``).
+PORTS = "build-ports"
+#: The worker property carrying the parsed range to the builds.
+PORTS_PROPERTY = "build_ports"
+RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, PORTS, *INT_OPTIONS})
 PRIORITY = "worker_priority"
 
 
@@ -38,7 +43,8 @@ def _normal(key: str) -> str:
 
 _NORMAL_RESERVED = {_normal(k): k for k in RESERVED | {PRIORITY}}
 _LONGEST_RESERVED = max(map(len, _NORMAL_RESERVED))
-_ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY}
+_ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY,
+            "odoo-ports": PORTS, "ports": PORTS}
 
 
 def _looks_like_reserved(key: str) -> str | None:
@@ -80,6 +86,15 @@ class WorkerSpec:
     missing_timeout: int | None = None
     notify_on_missing: tuple[str, ...] = ()
     properties: dict[str, str | int] = field(default_factory=dict, hash=False)
+    ports: PortRange | None = None
+
+    @property
+    def build_properties(self) -> dict:
+        """The Buildbot worker's properties: the admin's, plus the parsed
+        port range (``[first, last]``) the port reservation step reads."""
+        if self.ports is None:
+            return dict(self.properties)
+        return {**self.properties, PORTS_PROPERTY: self.ports.as_property()}
 
     @property
     def priority(self) -> int:
@@ -105,6 +120,16 @@ def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
     except RuleError as exc:
         hint = None if exc.problem == "must not be negative" else f"e.g. {option.name} = 2"
         errors.add(option.first_location, exc.problem, text, hint=hint, subject=subject)
+        return None
+
+
+def _parse_ports(option: IniOption, errors: Errors, subject: str) -> PortRange | None:
+    text = option.value.strip()
+    try:
+        return parse_port_range(text)
+    except RuleError as exc:
+        errors.add(option.first_location, exc.problem, exc.text or text or None,
+                   hint=exc.hint, subject=f"{subject} {PORTS}")
         return None
 
 
@@ -195,6 +220,7 @@ def _parse_section(ini: IniFile, section, errors: Errors,
                     errors.add(loc, "not an e-mail address", address,
                                hint="user@host.domain, as mail is sent to, e.g. "
                                "notify_on_missing = ops@example.com", subject=subject)
+    ports = _parse_ports(options[PORTS], errors, subject) if PORTS in options else None
     properties: dict[str, str | int] = {}
     for key, option in options.items():
         if key in RESERVED:
@@ -222,7 +248,8 @@ def _parse_section(ini: IniFile, section, errors: Errors,
         return None
     return WorkerSpec(name=name, location=section.location, password=password,
                       capabilities=caps, only_if_requires=tuple(only_if),
-                      notify_on_missing=tuple(notify), properties=properties, **kwargs)
+                      notify_on_missing=tuple(notify), properties=properties, ports=ports,
+                      **kwargs)
 
 
 def load_workers(paths: Iterable[str | Path], errors: Errors,

@@ -15,6 +15,9 @@ Shipped by the master (``functional-odoo`` step set) and run on the worker:
     ``--grace`` seconds) if it is still the process ``start`` made, prints
     the end of the server's log. No server: nothing to do, exit 0.
 
+``start`` first stops a server F still names: one left by a build of the
+same builder that was interrupted before its stop step.
+
 Why a script: a build step's command must end for the next step to run,
 while the server has to outlive it; the server's output goes to a file
 so that the step's pipes close. Arguments arrive as a list, never through
@@ -105,10 +108,37 @@ def stop_group(pid: int, grace: float) -> str:
     return f"killed (still running {grace:g} s after SIGTERM)"
 
 
+def stop_recorded(pidfile: str, grace: float) -> str | None:
+    """Stop the server ``pidfile`` names, if it is still that process;
+    remove the file. None: no file."""
+    try:
+        with open(pidfile) as handle:
+            fields = handle.read().split()
+    except FileNotFoundError:
+        return None
+    try:
+        pid = int(fields[0])
+    except (IndexError, ValueError):
+        outcome = "unreadable pid file: nothing stopped"
+    else:
+        recorded = fields[1] if len(fields) > 1 else ""
+        if pid <= 1 or (recorded and start_time(pid) not in ("", recorded)):
+            outcome = f"pid {pid} is no longer the server this build started: nothing stopped"
+        else:
+            outcome = f"server (pid {pid}): {stop_group(pid, grace)}"
+    os.unlink(pidfile)
+    return outcome
+
+
 def start(args: argparse.Namespace) -> int:
     if not args.command:
         print("no server command given", file=sys.stderr)
         return 2
+    # A build interrupted before its stop step (worker restarted) may have
+    # left its server running: the pid file of this builder names it.
+    leftover = stop_recorded(args.pidfile, args.grace)
+    if leftover is not None:
+        print(f"left by an earlier build: {leftover}", flush=True)
     if not port_is_free(args.port):
         print(f"port {args.port} is already in use on this worker, by a process this build "
               "did not start: stop it, or take the port out of the worker's build-ports",
@@ -150,25 +180,11 @@ def start(args: argparse.Namespace) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
-    try:
-        with open(args.pidfile) as handle:
-            fields = handle.read().split()
-    except FileNotFoundError:
+    outcome = stop_recorded(args.pidfile, args.grace)
+    if outcome is None:
         print("no server to stop")
         return 0
-    try:
-        pid = int(fields[0])
-    except (IndexError, ValueError):
-        print(f"unreadable pid file {args.pidfile}: nothing stopped", file=sys.stderr)
-        return 1
-    recorded = fields[1] if len(fields) > 1 else ""
-    if pid <= 1 or (recorded and start_time(pid) not in ("", recorded)):
-        print(f"pid {pid} is no longer the server this build started: nothing stopped")
-        outcome = None
-    else:
-        outcome = stop_group(pid, args.grace)
-        print(f"server (pid {pid}): {outcome}")
-    os.unlink(args.pidfile)
+    print(outcome)
     print(f"--- end of the server's log ({args.logfile}) ---")
     print(log_tail(args.logfile))
     return 0

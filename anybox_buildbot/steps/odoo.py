@@ -2,7 +2,8 @@
 
 ``OdooCommand`` runs ``bin/<buildout-part> ... --stop-after-init`` against
 the build's database and reads Odoo's log, because Odoo often exits 0 when
-a module failed to install or a test failed.
+a module failed to install or a test failed. ``server_was_started`` is
+the condition of ``functional-odoo``'s stop step.
 """
 
 from __future__ import annotations

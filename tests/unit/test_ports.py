@@ -489,3 +489,15 @@ def test_server_script_stops_a_server_left_by_an_interrupted_build(tmp_path: Pat
     assert second.returncode == 0, second.stderr
     assert f"left by an earlier build: server (pid {old_pid}): stopped" in second.stdout
     assert server_script(tmp_path, "stop", *files(tmp_path)).returncode == 0
+
+
+def test_odoo_stop_runs_only_after_odoo_start_ran() -> None:
+    stop = SimpleNamespace(name="odoo-stop", results=None)
+    build = SimpleNamespace(executedSteps=[SimpleNamespace(name="buildout", results=FAILURE),
+                                           stop])
+    stop.build = build
+    assert not server_was_started(stop)          # halted before the server started
+    build.executedSteps.insert(1, SimpleNamespace(name="odoo-start", results=3))  # skipped
+    assert not server_was_started(stop)
+    build.executedSteps.insert(1, SimpleNamespace(name="odoo-start", results=FAILURE))
+    assert server_was_started(stop)              # it ran: there may be a server

@@ -240,7 +240,7 @@ class BuildoutsConfigurator:
                     kwargs[key] = getattr(spec, key)
             if spec.notify_on_missing:
                 kwargs["notify_on_missing"] = list(spec.notify_on_missing)
-            made.append(worker.Worker(spec.name, password, properties=dict(spec.properties),
+            made.append(worker.Worker(spec.name, password, properties=spec.build_properties,
                                       **kwargs))
         self.config.setdefault("workers", []).extend(made)
         return made

@@ -21,6 +21,7 @@ from .constraint import Requirement, parse_requirement
 from .deprecated import worker_options
 from .errors import Diagnostic, Errors, Location, ParseError
 from .inifile import IniFile, IniOption, read_ini
+from .ports import PortRange, parse_port_range
 from .registry import BUILTIN_REGISTRY, CapabilitySpec
 from .rules import SECRET_FORM, RuleError, is_mail_address, secret_name, split_list, whole_number
 
@@ -29,7 +30,11 @@ CAPABILITY = "capability"
 ONLY_IF = "build-only-if-requires"
 INT_OPTIONS = ("max_builds", "keepalive_interval", "missing_timeout")
 NOTIFY = "notify_on_missing"
-RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, *INT_OPTIONS})
+#: Ports builds on this worker reserve from (``steps/ports.py``).
+PORTS = "build-ports"
+#: The worker property carrying the parsed range to the builds.
+PORTS_PROPERTY = "build_ports"
+RESERVED = frozenset({PASSWORD, CAPABILITY, ONLY_IF, NOTIFY, PORTS, *INT_OPTIONS})
 PRIORITY = "worker_priority"
 
 
@@ -39,7 +44,8 @@ def _normal(key: str) -> str:
 
 _NORMAL_RESERVED = {_normal(k): k for k in RESERVED | {PRIORITY}}
 _LONGEST_RESERVED = max(map(len, _NORMAL_RESERVED))
-_ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY}
+_ALIASES = {"capabilities": CAPABILITY, "passwd": PASSWORD, "priority": PRIORITY,
+            "odoo-ports": PORTS, "ports": PORTS}
 
 
 def _looks_like_reserved(key: str) -> str | None:
@@ -84,6 +90,15 @@ class WorkerSpec:
     # old spellings of anybox.buildbot.odoo read as ours (deprecated.py)
     deprecations: tuple[Diagnostic, ...] = field(default=(), hash=False, compare=False,
                                                   repr=False)
+    ports: PortRange | None = None
+
+    @property
+    def build_properties(self) -> dict:
+        """The Buildbot worker's properties: the admin's, plus the parsed
+        port range (``[first, last]``) the port reservation step reads."""
+        if self.ports is None:
+            return dict(self.properties)
+        return {**self.properties, PORTS_PROPERTY: self.ports.as_property()}
 
     @property
     def priority(self) -> int | float:
@@ -110,6 +125,16 @@ def _parse_int(option: IniOption, errors: Errors, subject: str) -> int | None:
     except RuleError as exc:
         hint = None if exc.problem == "must not be negative" else f"e.g. {option.name} = 2"
         errors.add(option.first_location, exc.problem, text, hint=hint, subject=subject)
+        return None
+
+
+def _parse_ports(option: IniOption, errors: Errors, subject: str) -> PortRange | None:
+    text = option.value.strip()
+    try:
+        return parse_port_range(text)
+    except RuleError as exc:
+        errors.add(option.first_location, exc.problem, exc.text or text or None,
+                   hint=exc.hint, subject=f"{subject} {PORTS}")
         return None
 
 
@@ -200,6 +225,7 @@ def _parse_section(ini: IniFile, section, errors: Errors,
                     errors.add(loc, "not an e-mail address", address,
                                hint="user@host.domain, as mail is sent to, e.g. "
                                "notify_on_missing = ops@example.com", subject=subject)
+    ports = _parse_ports(options[PORTS], errors, subject) if PORTS in options else None
     properties: dict[str, str | int | float] = dict(fractional)
     for key, option in options.items():
         if key in RESERVED:
@@ -227,7 +253,7 @@ def _parse_section(ini: IniFile, section, errors: Errors,
         return None
     return WorkerSpec(name=name, location=section.location, password=password,
                       capabilities=caps, only_if_requires=tuple(only_if),
-                      notify_on_missing=tuple(notify), properties=properties,
+                      notify_on_missing=tuple(notify), properties=properties, ports=ports,
                       deprecations=deprecations, **kwargs)
 
 

@@ -2,7 +2,8 @@
 
 ``OdooCommand`` runs ``bin/<buildout-part> ... --stop-after-init`` against
 the build's database and reads Odoo's log, because Odoo often exits 0 when
-a module failed to install or a test failed.
+a module failed to install or a test failed. ``server_was_started`` is
+the condition of ``functional-odoo``'s stop step.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 
 from buildbot.process import buildstep, logobserver
-from buildbot.process.results import FAILURE, WARNINGS, worst_status
+from buildbot.process.results import FAILURE, SKIPPED, WARNINGS, worst_status
 
 #: An Odoo log line at level ERROR or CRITICAL:
 #: ``2024-05-01 10:00:00,123 4242 ERROR dbname odoo.modules.loading: ...``
@@ -61,3 +62,15 @@ class OdooCommand(buildstep.ShellMixin, buildstep.BuildStep):
             self.descriptionSuffix = [f"{count} error line{'s' if count > 1 else ''}"]
             result = worst_status(result, FAILURE if self.log_errors == "fail" else WARNINGS)
         return result
+
+
+#: Name of the step that starts the server of ``functional-odoo``.
+SERVER_START_STEP = "odoo-start"
+
+
+def server_was_started(step: buildstep.BuildStep) -> bool:
+    """``doStepIf`` of ``odoo-stop``: the start step ran (not skipped), so
+    its script is on the worker and there may be a server to stop, even if
+    a later step failed and halted the build."""
+    return any(done.name == SERVER_START_STEP and done.results not in (None, SKIPPED)
+               for done in step.build.executedSteps if done is not step)

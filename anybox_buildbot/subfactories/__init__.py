@@ -90,10 +90,10 @@ BUILT_IN = f"built into {_own_distribution()}"
 
 def builtin_step_sets() -> dict[str, StepSetFactory]:
     """The step sets shipped with anybox_buildbot, by name."""
-    from . import db, odoo, quality, testing
+    from . import db, odoo, odoofunctional, ports, quality, testing
 
     registry: dict[str, StepSetFactory] = {}
-    for module in (testing, db, quality, odoo):
+    for module in (testing, db, quality, odoo, ports, odoofunctional):
         registry.update(module.STEP_SETS)
     return registry
 

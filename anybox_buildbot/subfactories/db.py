@@ -48,7 +48,11 @@ from . import StepContext, StepSet
 #: Step sets that use ``testing_db``; the first one listed by a buildout
 #: adds ``testing-db``, ``dropdb-stale`` and the final drop.
 DATABASE_STEP_SETS = ("simple_create", "pg_remote_copy", "final_dropdb",
-                      "install-modules-test", "install-modules", "update-odoo")
+                      "install-modules-test", "install-modules", "update-odoo",
+                      "odoo-default", "openerpcommand-initialize-tests", "functional-odoo")
+#: Step sets creating ``testing_db`` with ``createdb``, whose ``db_template``
+#: option (else the worker's ``db_template``) names the template.
+TEMPLATE_STEP_SETS = ("simple_create", "odoo-default")
 
 _ENV = util.Property(ENV_PROPERTY, default={})
 
@@ -119,17 +123,18 @@ def database_prelude(name: str, context: StepContext) -> StepSet:
     """``testing-db`` + ``dropdb-stale`` and the final drop, or nothing when
     an earlier set of the buildout already added them.
 
-    The template comes from ``simple_create`` whichever set comes first:
+    The template comes from ``simple_create`` (or ``odoo-default``)
+    whichever set comes first:
     ``db-steps = final_dropdb simple_create`` names the database in
     ``final_dropdb``'s place but must still create it from the template.
     """
     if not owns_database_steps(name, context):
         return StepSet()
     spec = context.buildout
-    uses_template = "simple_create" in spec.step_sets
-    template = spec.step_options["simple_create"]["db_template"] if uses_template else None
+    creator = next((n for n in TEMPLATE_STEP_SETS if n in spec.step_sets), None)
+    template = spec.step_options[creator]["db_template"] if creator else None
     return StepSet(
-        steps=[_testing_db(template, uses_template),
+        steps=[_testing_db(template, creator is not None),
                _dropdb("dropdb-stale", context.workdir, False)],
         cleanup=[_dropdb("final-dropdb", context.workdir, True)])
 

@@ -102,7 +102,8 @@ inherit = base
     assert errors_of(root) == [
         "buildouts/MANIFEST.cfg:3: buildout [base] post-buildout-steps, inherited by [a], [b]: "
         "unknown step set 'tset': 'tset' (known: autocommit, final_dropdb, functional, "
-        "install-modules, install-modules-test, nose, packaging, pg_remote_copy, pytest, "
+        "functional-odoo, install-modules, install-modules-test, nose, odoo-default, "
+        "openerpcommand-initialize-tests, packaging, pg_remote_copy, pytest, reserve-port, "
         "simple_create, sphinx-doc, static-analysis, test, update-odoo)",
         "buildouts/MANIFEST.cfg:4: buildout [base], inherited by [a], [b]: unknown option of "
         "step set 'pytest': 'pytest.arg' (did you mean 'args'?)"]

@@ -159,7 +159,7 @@ def lock_egg_writes(caches: str) -> None:
         with write_lock(caches) as outer:
             if not outer:
                 return original(self, requirement, ws, *args, **kwargs)
-            recover(caches)
+            recover(caches)   # a writer killed during this run (rare)
             rescan(self)
             if self._satisfied(requirement)[0] is not None:
                 print(f"{PREFIX} another build put {requirement} in the worker caches "
@@ -188,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TMPDIR"] = os.path.abspath(os.path.join(caches, "tmp"))
     # A buildout that restarts itself (a new zc.buildout) reruns sys.argv,
     # this script with the same arguments: the lock stays in place.
+    if os.path.exists(os.path.join(caches, JOURNAL)):
+        # before zc.buildout lists the download cache, or it would pick the
+        # half-written archive the cleaning removes
+        with write_lock(caches):
+            recover(caches)
     lock_egg_writes(caches)
     from zc.buildout.buildout import main as buildout_main
     return buildout_main(command[1:]) or 0

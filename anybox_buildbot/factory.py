@@ -33,11 +33,11 @@ from .steploading import STEP_LISTS
 from .stepoptions import StepOptions
 from .steps.capabilities import ENV_PROPERTY, PYTHON_PROPERTY, ChooseCapabilities
 from .steps.common import (
-    CACHE_LOCK,
     SCRIPTS_DIR,
     buildout_command,
     buildout_dir,
     cache_dir,
+    locked_buildout_command,
     ship,
 )
 from .steps.source import source_steps
@@ -82,7 +82,6 @@ class FactoryMaker:
         self.master_dir = master_dir
         self.errors = errors if errors is not None else Errors()
         self.env = util.Property(ENV_PROPERTY, default={})
-        self.lock = [CACHE_LOCK.access("exclusive")]
         self._steps: dict[tuple, object] = {}
 
     def shared(self, key: tuple, make) -> object:
@@ -92,7 +91,7 @@ class FactoryMaker:
         return step
 
     def make(self, spec: BuildoutSpec) -> BuildFactory:
-        env, lock = self.env, self.lock
+        env = self.env
         workdir, cfg = buildout_dir(spec)
         caches = cache_dir(workdir)
         factory = BuildFactory()
@@ -120,13 +119,17 @@ class FactoryMaker:
                                     lambda: ship("bootstrap.py", workdir)))
         factory.addStep(self.shared(("bootstrap", spec.buildout_version, workdir), lambda: (
             steps.ShellCommand(
-                name="bootstrap", haltOnFailure=True, env=env, locks=lock, workdir=workdir,
+                name="bootstrap", haltOnFailure=True, env=env, workdir=workdir,
                 command=[util.Property(PYTHON_PROPERTY, default="python3"),
                          "anybox-bootstrap.py", "--version", spec.buildout_version,
                          "--venv", "venv", "--cache", caches]))))
-        command = buildout_command(spec, cfg, caches)
+        # No Buildbot lock: the scripts lock the worker's caches themselves,
+        # shared for runs that only read them (docs/decisions.rst)
+        factory.addStep(self.shared(("ship", "buildout.py", workdir),
+                                    lambda: ship("buildout.py", workdir)))
+        command = locked_buildout_command(caches, buildout_command(spec, cfg, caches))
         factory.addStep(self.shared(("buildout", tuple(command), workdir), lambda: (
-            steps.ShellCommand(name="buildout", haltOnFailure=True, env=env, locks=lock,
+            steps.ShellCommand(name="buildout", haltOnFailure=True, env=env,
                                workdir=workdir, command=command))))
         if spec.auto_watch and self.watch_dir is not None:
             self._add_auto_watch(factory, spec, workdir, cfg)
@@ -245,5 +248,6 @@ def make_factory(spec: BuildoutSpec, choices: ChoiceBook | None,
     return factory
 
 
-__all__ = ["CACHE_LOCK", "SCRIPTS_DIR", "WATCH_REPORT", "FactoryMaker", "always_run",
-           "buildout_command", "buildout_dir", "cache_dir", "make_factory", "ship"]
+__all__ = ["SCRIPTS_DIR", "WATCH_REPORT", "FactoryMaker", "always_run",
+           "buildout_command", "buildout_dir", "cache_dir", "locked_buildout_command",
+           "make_factory", "ship"]

@@ -1,6 +1,6 @@
 """What the factory and the step sets share: where a buildout lives on the
-worker, its caches and their lock, ``bin/buildout``'s command line, the
-shipping of our worker scripts, and step conditions.
+worker, its caches, ``bin/buildout``'s command line (run by our locking
+wrapper), the shipping of our worker scripts, and step conditions.
 
 Why a module of its own: ``factory.py`` composes the step sets and the step
 sets need these helpers; with the helpers in ``factory.py`` the two
@@ -12,15 +12,13 @@ from __future__ import annotations
 import posixpath
 from importlib import resources
 
-from buildbot.plugins import steps, util
+from buildbot.plugins import steps
 from buildbot.process import buildstep
 from buildbot.process.results import SUCCESS, WARNINGS
 
 from ..manifest import BuildoutSpec
 from .source import ARCHIVE_DIR
 
-#: One buildout at a time per worker writes its shared caches.
-CACHE_LOCK = util.WorkerLock("anybox-buildout-caches", maxCount=1)
 #: Our worker scripts, shipped to the worker by ``ship()``.
 SCRIPTS_DIR = str(resources.files("anybox_buildbot") / "worker_scripts")
 
@@ -67,6 +65,14 @@ def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
     command.extend(f"{section}:{option}={value}"
                    for section, option, value in spec.buildout_options)
     return command
+
+
+def locked_buildout_command(caches: str, command: list[str]) -> list[str]:
+    """``command`` (a ``buildout_command``) run by the shipped
+    ``anybox-buildout.py``: side by side with other builds of the worker,
+    taking the caches' write lock only to fetch a missing distribution
+    (docs/decisions.rst, "Concurrent builds on one worker")."""
+    return ["venv/bin/python", "anybox-buildout.py", "--caches", caches, "--", *command]
 
 
 def no_failure_so_far(step: buildstep.BuildStep) -> bool:

@@ -28,7 +28,13 @@ from buildbot.plugins import steps, util
 
 from ..rules import PART_NAME, is_part_name
 from ..stepoptions import Arguments, Boolean, Choice, Commands, Names, Number, Option, Schema
-from ..steps.common import CACHE_LOCK, buildout_command, buildout_dir, cache_dir, ship
+from ..steps.common import (
+    buildout_command,
+    buildout_dir,
+    cache_dir,
+    locked_buildout_command,
+    ship,
+)
 from ..steps.database import TESTING_DB_PROPERTY
 from ..steps.odoo import SERVER_START_STEP, server_was_started
 from ..steps.ports import PORT_PROPERTY
@@ -79,11 +85,12 @@ def functional_odoo(options: Mapping[str, Any], context: StepContext) -> StepSet
     result: list = [*database.steps, *ports.steps]
     if options["parts"]:
         _folder, cfg = buildout_dir(spec)
-        install = [*buildout_command(spec, cfg, cache_dir(workdir)), "install",
-                   *options["parts"]]
+        caches = cache_dir(workdir)
+        install = locked_buildout_command(
+            caches, [*buildout_command(spec, cfg, caches), "install", *options["parts"]])
         result.append(steps.ShellCommand(
             name=f"{NAME}-parts", command=install, workdir=workdir, env=env,
-            locks=[CACHE_LOCK.access("exclusive")], haltOnFailure=True,
+            haltOnFailure=True,
             description=["installing", *options["parts"]],
             descriptionDone=["installed", *options["parts"]]))
     pidfile, logfile = server_files(workdir)

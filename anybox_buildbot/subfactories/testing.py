@@ -24,7 +24,7 @@ from buildbot.plugins import steps, util
 from ..rules import PART_NAME
 from ..stepoptions import Arguments, Boolean, Command, Commands, Names, Option, Paths, Schema
 from ..steps.capabilities import ENV_PROPERTY
-from ..steps.common import CACHE_LOCK, buildout_command, buildout_dir, cache_dir
+from ..steps.common import buildout_command, buildout_dir, cache_dir, locked_buildout_command
 from ..steps.publish import BuildResultPath
 from ..steps.testing import JUnitSummary, RunTests
 from ..steps.transfer import BestEffortUpload
@@ -161,10 +161,12 @@ def functional_steps(options: Mapping[str, Any], context: StepContext) -> StepSe
     if parts:
         spec = context.buildout
         _folder, cfg = buildout_dir(spec)
-        install = [*buildout_command(spec, cfg, cache_dir(workdir)), "install", *parts]
+        caches = cache_dir(workdir)
+        install = locked_buildout_command(
+            caches, [*buildout_command(spec, cfg, caches), "install", *parts])
         result.append(steps.ShellCommand(
             name="functional-parts", command=install, workdir=workdir, env=env,
-            locks=[CACHE_LOCK.access("exclusive")], haltOnFailure=True,
+            haltOnFailure=True,
             description=["installing", *parts], descriptionDone=["installed", *parts]))
     for index, command in enumerate(commands, 1):
         name = "functional" if len(commands) == 1 else f"functional-{index}"

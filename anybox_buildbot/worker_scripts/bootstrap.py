@@ -13,15 +13,24 @@ into it last, once the venv is made and zc.buildout installed, and removed
 before the venv is changed. A venv without the marker (a bootstrap killed
 or out of disk half-way), whose Python does not run or whose pip does not
 run is removed and made again, so no one has to clean a worker by hand.
+
+Builds of one worker bootstrap side by side. Installing from the wheel
+cache only reads it; a download writes it, so downloads take an exclusive
+``flock`` on the cache (dropped by the kernel if the build is killed) and
+go to a temporary folder of the cache first: a wheel enters the cache by
+a rename, whole, and a killed download leaves no truncated wheel there.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 MARKER = ".anybox-bootstrap-complete"
 PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one
@@ -113,15 +122,51 @@ def pip(venv: str, *args: str) -> int:
     return subprocess.call(command)
 
 
+@contextlib.contextmanager
+def download_lock(wheels: str):
+    """One download into the wheel cache at a time per worker."""
+    fd = os.open(os.path.join(wheels, ".anybox-download-lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def download(venv: str, requirement: str, wheels: str) -> int:
+    """Download into a folder of the cache, then rename each file in."""
+    scratch = tempfile.mkdtemp(prefix="download-", dir=os.path.join(os.path.dirname(wheels),
+                                                                    "tmp"))
+    try:
+        code = pip(venv, "download", "-q", "--dest", scratch, "--find-links", wheels,
+                   requirement)
+        if code == 0:
+            for name in os.listdir(scratch):
+                os.replace(os.path.join(scratch, name), os.path.join(wheels, name))
+        return code
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def install(venv: str, version: str, wheels: str) -> int:
     requirement = f"zc.buildout=={version}"
-    if pip(venv, "install", "-q", "--no-index", "--find-links", wheels, requirement) == 0:
+
+    def from_cache() -> bool:
+        return pip(venv, "install", "-q", "--no-index", "--find-links", wheels,
+                   requirement) == 0
+
+    if from_cache():
         print(f"bootstrap: zc.buildout {version} installed from the worker wheel cache")
         return 0
-    print(f"bootstrap: downloading {requirement} into the worker wheel cache", flush=True)
-    if pip(venv, "download", "-q", "--dest", wheels, requirement) != 0:
-        print(f"bootstrap: could not download {requirement}", file=sys.stderr)
-        return 1
+    with download_lock(wheels):
+        # another build may have downloaded it while this one waited
+        if from_cache():
+            print(f"bootstrap: zc.buildout {version} installed from the worker wheel cache")
+            return 0
+        print(f"bootstrap: downloading {requirement} into the worker wheel cache", flush=True)
+        if download(venv, requirement, wheels) != 0:
+            print(f"bootstrap: could not download {requirement}", file=sys.stderr)
+            return 1
     if pip(venv, "install", "-q", "--no-index", "--find-links", wheels, requirement) != 0:
         print(f"bootstrap: could not install {requirement}", file=sys.stderr)
         return 1
@@ -145,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     wheels = os.path.join(args.cache, "wheels")
-    for sub in ("wheels", "eggs", "downloads"):
+    for sub in ("wheels", "eggs", "downloads", "tmp"):
         os.makedirs(os.path.join(args.cache, sub), exist_ok=True)
 
     if os.path.lexists(args.venv):

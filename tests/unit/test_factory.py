@@ -45,7 +45,8 @@ def test_step_order_and_cleanup_always_runs(tmp_path: Path) -> None:
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = db\n")["a"]
     factory = maker().make(spec)
     assert names(factory) == ["capabilities", "download-buildout", "ship-bootstrap.py",
-                              "bootstrap", "buildout", "createdb", "test", "dropdb"]
+                              "bootstrap", "ship-buildout.py", "buildout", "createdb", "test",
+                              "dropdb"]
     assert factory.steps[-1].kwargs["alwaysRun"] is True
     assert not factory.steps[-3].kwargs.get("alwaysRun")
 
@@ -69,7 +70,10 @@ def test_auto_watch_uploads_its_report_to_the_master(tmp_path: Path) -> None:
     assert upload.kwargs["masterdest"] == "/m/watch/a.json"
     assert upload.kwargs["workdir"] == "build/x/sub"
     buildout = next(f for f in factory.steps if f.kwargs.get("name") == "buildout")
-    assert buildout.kwargs["command"][:3] == ["venv/bin/buildout", "-c", "b.cfg"]
+    assert buildout.kwargs["command"][:8] == [
+        "venv/bin/python", "anybox-buildout.py", "--caches", "../../../../buildout-caches",
+        "--", "venv/bin/buildout", "-c", "b.cfg"]
+    assert not buildout.kwargs.get("locks")   # the wrapper locks the caches on the worker
     assert "buildout:eggs-directory=../../../../buildout-caches/eggs" in \
         buildout.kwargs["command"]
 

@@ -22,8 +22,11 @@ from buildbot.plugins import util
 
 #: The build-request property naming the chosen worker (Buildbot's own name).
 WORKER_PROPERTY = "workername"
-#: The field's value for "no preference" (Buildbot's sentinel).
-ANY_WORKER = util.WorkerChoiceParameter.anySentinel
+#: The field's value for "no preference": Buildbot's sentinel
+#: (``WorkerChoiceParameter.anySentinel``), written out because reading a
+#: plugin attribute while this module is imported loads Buildbot's
+#: scheduler modules, whose Twisted imports warn.
+ANY_WORKER = "-any-"
 
 
 def worker_parameter(worker_names: Iterable[str]) -> util.WorkerChoiceParameter:

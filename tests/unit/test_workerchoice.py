@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 from buildbot.process.properties import Properties
-from buildbot.schedulers.forcesched import ValidationError
+from buildbot.schedulers.forcesched import ValidationError, WorkerChoiceParameter
 from test_configurator import write_master
 
 from anybox_buildbot import configure_from_buildouts
-from anybox_buildbot.workerchoice import chosen_worker_only, worker_parameter
+from anybox_buildbot.workerchoice import ANY_WORKER, chosen_worker_only, worker_parameter
 
 
 def form(param, **sent: str) -> dict:
@@ -29,6 +29,10 @@ def test_no_choice_sets_no_property() -> None:
     assert form(param, workername="-any-") == {}
     assert form(param, workername="w2") == {"workername": "w2"}
     assert param.choices == ["-any-", "w1", "w2"]
+
+
+def test_the_sentinel_is_buildbots() -> None:
+    assert ANY_WORKER == WorkerChoiceParameter.anySentinel
 
 
 def test_a_name_outside_the_fleet_is_refused_by_the_scheduler() -> None:

@@ -20,7 +20,6 @@ import io
 import os
 import platform
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,17 @@ from pathlib import Path
 from .configurator import BuildoutsConfigurator
 from .dispatch import Plan, describe_gaps, make_plan
 from .errors import Errors, count_errors
+from .forcewatch import (
+    DEFAULT_LOG_LINES,
+    WORKER_PROPERTY,
+    Follower,
+    check_worker,
+    request_url,
+    wait_exit_code,
+)
 from .planview import diff, format_text, plan_data, to_json
 from .registry import BUILTIN_REGISTRY
-from .restclient import EXIT_NO_ANSWER, RESULTS, Client, RestError
+from .restclient import EXIT_NO_ANSWER, Client, RestError
 from .workers import WorkerSpec, load_workers
 
 DESCRIPTION = """\
@@ -43,7 +50,8 @@ exit status:
   0      fine (check: no errors; force --wait: the build succeeded or warned)
   1      errors were found (check --strict: or warnings), or the master
          refused the request
-  2      wrong command line (unknown option, malformed --url...)
+  2      wrong command line (unknown option, malformed --url, a --worker
+         that cannot run the builder...)
   {EXIT_NO_ANSWER}      no usable answer from --url (connection refused, no answer
          in time, not a Buildbot)
   12-16  force --wait: 10 + Buildbot's result (12 failure, 14 exception,
@@ -264,12 +272,6 @@ def _current_step(client: Client, buildid: int) -> str:
     return f"step {step['number']} {step['name']}" if step else "waiting for a worker"
 
 
-def wait_exit_code(result: int | None) -> int:
-    """0 for success/warnings, 10 + result otherwise: never mistaken for the
-    usage (2) and error (1) codes."""
-    return 0 if result in (0, 1) else 10 + int(result if result is not None else 2)
-
-
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
@@ -283,31 +285,21 @@ def cmd_force(args: argparse.Namespace) -> int:
             return 2
         props[key] = value
     client = _client(args)
+    if args.worker is not None:
+        check = check_worker(client, args.builder, args.worker)
+        if check.refusal:
+            print(f"error: {check.refusal}", file=sys.stderr)
+            return 2
+        if check.note:
+            print(check.note)
+        props[WORKER_PROPERTY] = args.worker
     brid = client.force_build(args.builder, props)
-    print(f"forced {args.builder}: build request {brid}")
+    print(f"forced {args.builder}: build request {brid} ({request_url(client.base, brid)})",
+          flush=True)
     if not args.wait:
         return 0
-    start = time.monotonic()
-    last = ""
-    while True:
-        request = client.buildrequest(brid)
-        builds = client.builds_for_request(brid)
-        build = max(builds, key=lambda b: b["buildid"]) if builds else None
-        if build is not None and build["complete"]:
-            result = build["results"]
-            word = RESULTS[result] if result is not None and result < len(RESULTS) else "?"
-            print(f"build {build['number']} of {args.builder}: {word} "
-                  f"({build['state_string']}) after {time.monotonic() - start:.0f} s")
-            return wait_exit_code(result)
-        if build is None and request["complete"]:
-            print("the request completed without a build (cancelled?)")
-            return 1
-        status = _current_step(client, build["buildid"]) if build else "waiting for a worker"
-        line = f"[{time.monotonic() - start:5.0f} s] {status}"
-        if line.split("]", 1)[1] != last.split("]", 1)[-1] or args.verbose:
-            print(line, flush=True)
-        last = line
-        time.sleep(args.interval)
+    return Follower(client, args.builder, brid, worker=args.worker, log_lines=args.log_lines,
+                    interval=args.interval, verbose=args.verbose).run()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -404,6 +396,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 1 if left else 0
 
 
+def _count(text: str) -> int:
+    """argparse type: a number of lines, 0 to 10000."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of lines: {text!r}") from None
+    if not 0 <= value <= 10000:
+        raise argparse.ArgumentTypeError("give a number of lines from 0 to 10000")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anybox-buildbot", description=DESCRIPTION, epilog=EXIT_CODES,
@@ -478,7 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--prop", action="append", default=[], metavar="K=V",
                            help="set property K to V (repeatable)")
             p.add_argument("--wait", action="store_true",
-                           help="follow the build and exit with its result")
+                           help="follow the build: its web page, each step as it ends, "
+                           "and the end of the failing step's log; exit with its result")
+            p.add_argument("--worker", metavar="NAME",
+                           help="run the build on worker NAME (refused, with exit "
+                           "status 2, if NAME cannot run BUILDER)")
+            p.add_argument("--log-lines", type=_count, default=DEFAULT_LOG_LINES,
+                           metavar="N", help="with --wait, lines of the failing step's "
+                           "log to print (default: %(default)s; 0: none)")
             p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
             p.add_argument("--verbose", action="store_true", help=argparse.SUPPRESS)
         p.add_argument("--url", required=True,
@@ -526,4 +536,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["main"]
+__all__ = ["main", "wait_exit_code"]

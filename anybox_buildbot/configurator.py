@@ -42,6 +42,7 @@ from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .vcsref import prefix_problem
 from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
+from .workerchoice import chosen_worker_only, worker_parameter
 from .workers import WorkerSpec, load_workers
 
 FORCE_SCHEDULER = "force"
@@ -311,7 +312,7 @@ class BuildoutsConfigurator:
                 name=item.name, workernames=list(item.workers),
                 factory=self.build_factories[item.buildout],
                 properties=dict(item.properties), tags=list(item.tags) or None,
-                nextWorker=prefer_priority,
+                nextWorker=prefer_priority, canStartBuild=chosen_worker_only,
                 description=builder_description(item, self.buildouts[item.buildout])))
         self.factories_to_builders.update(plan.builders_of())
         self.config.setdefault("builders", []).extend(made)
@@ -333,7 +334,8 @@ class BuildoutsConfigurator:
             made.append(schedulers.ForceScheduler(
                 name=FORCE_SCHEDULER, builderNames=names,
                 properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
-                                                 default="")]))
+                                                 default=""),
+                            worker_parameter(w.name for w in self.worker_specs or ())]))
         made.extend(make_schedulers(self.buildouts.values(), watches,
                                     {k: list(v) for k, v in builders_of.items()},
                                     self.tree_stable_timer))

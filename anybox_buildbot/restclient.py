@@ -295,6 +295,35 @@ class Client:
         """Raw text of a step log; ``step`` is its number or its name."""
         return self.get_text(f"builds/{buildid}/steps/{_quote(step)}/logs/{_quote(log_slug)}/raw")
 
+    def step_logs(self, buildid: int, step: int | str) -> list[dict[str, Any]]:
+        """Logs of a step: ``logid``, ``slug``, ``type`` (``s`` stdio, ``t``
+        text, ``h`` html) and ``num_lines`` each."""
+        return self.items(f"builds/{buildid}/steps/{_quote(step)}/logs", "logs")
+
+    def log_lines(self, logid: int, first: int, count: int) -> str:
+        """Lines ``first`` to ``first + count - 1`` of a log, as stored: each
+        line of a stdio log starts with its stream (``o``, ``e``, ``h``)."""
+        chunks = self.items(f"logs/{int(logid)}/contents", "logchunks",
+                            offset=max(0, first), limit=max(1, count))
+        return "".join(str(c.get("content", "")) for c in chunks)
+
+    def builder_workers(self, builderid: int) -> list[dict[str, Any]]:
+        """The workers configured to run a builder (connected or not)."""
+        return self.items(f"builders/{int(builderid)}/workers", "workers")
+
+    def force_fields(self, scheduler: str = "force") -> set[str]:
+        """Names of the parameters a force scheduler accepts (nested ones too)."""
+        found = self._one(f"forceschedulers/{_quote(scheduler)}", "forceschedulers") or {}
+        names: set[str] = set()
+        todo = list(found.get("all_fields") or ())
+        while todo:
+            field = todo.pop()
+            if isinstance(field, dict):
+                names.add(str(field.get("fullName") or field.get("name") or ""))
+                todo.extend(field.get("fields") or ())
+        names.discard("")
+        return names
+
     def build_properties(self, buildid: int) -> dict[str, Any]:
         """``{name: value}`` of a build's properties."""
         return {k: v[0] for k, v in self._properties(buildid).items()}

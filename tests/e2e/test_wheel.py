@@ -74,12 +74,17 @@ def test_wheel_holds_the_product_only(dist: dict[str, Path]) -> None:
     for template in ("master/master.cfg", "master/MANIFEST.cfg", "master/hello.cfg",
                      "master/workers.cfg", "workers.cfg.sample"):
         assert f"anybox_buildbot/templates/{template}" in names
+    # the Fleet page's template and the scripts shipped to workers
+    assert "anybox_buildbot/fleet/templates/fleet.html" in names
+    assert "anybox_buildbot/worker_scripts/buildout.py" in names
     assert f"anybox_buildbot-{VERSION}.dist-info/licenses/LICENSE" in names
     assert "License-Expression: GPL-3.0-or-later" in metadata
     assert "Requires-Python: >=3.11" in metadata
     runtime = [line for line in metadata.splitlines()
                if line.startswith("Requires-Dist:") and "extra ==" not in line]
-    assert sorted(runtime) == ["Requires-Dist: Twisted", "Requires-Dist: buildbot-www==4.3.*",
+    assert sorted(runtime) == ["Requires-Dist: Flask>=3", "Requires-Dist: Twisted",
+                               "Requires-Dist: buildbot-wsgi-dashboards==4.3.*",
+                               "Requires-Dist: buildbot-www==4.3.*",
                                "Requires-Dist: buildbot==4.3.*"]
 
 

@@ -99,7 +99,8 @@ def free_port() -> int:
     keeps them reserved between this call and the master binding them.  Under
     pytest-xdist each test process keeps only the ports of its own residue
     class (port modulo the number of processes), so two processes never hand
-    out the same port either.
+    out the same port either.  (Classes of ``port // 2``: Linux gives
+    ``bind`` odd ports only, so ``port`` itself would leave one class empty.)
     """
     share, count = _port_share()
     with _ports_lock:
@@ -107,7 +108,7 @@ def free_port() -> int:
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 sock.bind((LOOPBACK, 0))
                 port: int = sock.getsockname()[1]
-            if port % count == share and port not in _handed_out_ports:
+            if (port // 2) % count == share and port not in _handed_out_ports:
                 _handed_out_ports.add(port)
                 return port
     raise RuntimeError("could not find a free TCP port on 127.0.0.1")

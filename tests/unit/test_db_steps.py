@@ -235,10 +235,14 @@ def specs(tmp_path: Path, text: str) -> dict:
 
 
 def factory_steps(tmp_path: Path, section: str) -> list:
+    """The testing-db step, which follows the capability step, then the
+    steps after bin/buildout and its develop check."""
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n" + section)["a"]
     factory = make_factory(spec, None, REGISTRY, load_registry())
-    first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
-    return factory.steps[first + 1:]
+    assert names(factory.steps[:2]) == ["capabilities", "testing-db"]
+    first = next(i for i, f in enumerate(factory.steps)
+                 if f.kwargs.get("name") == "check-develop")
+    return [factory.steps[1], *factory.steps[first + 1:]]
 
 
 def names(steps: list) -> list[str]:

@@ -45,7 +45,8 @@ def test_step_order_and_cleanup_always_runs(tmp_path: Path) -> None:
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = db\n")["a"]
     factory = maker().make(spec)
     assert names(factory) == ["capabilities", "download-buildout", "ship-bootstrap.py",
-                              "bootstrap", "buildout", "createdb", "test", "dropdb"]
+                              "ship-develop_check.py", "bootstrap", "buildout",
+                              "check-develop", "createdb", "test", "dropdb"]
     assert factory.steps[-1].kwargs["alwaysRun"] is True
     assert not factory.steps[-3].kwargs.get("alwaysRun")
 

@@ -42,9 +42,9 @@ class CheckDevelop(SetPropertyFromCommand):
     come from the checkout (the script says what happened and the fix)."""
 
     name = "check-develop"
+    haltOnFailure = True
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("haltOnFailure", True)
         super().__init__(extract_fn=develop_revisions, **kwargs)
 
     async def run(self) -> int:
@@ -58,6 +58,6 @@ class CheckDevelop(SetPropertyFromCommand):
 def check_develop_step(buildout_version: str, workdir: str, env) -> CheckDevelop:
     """The step, run with the build's venv (it exists once bootstrap ran)."""
     return CheckDevelop(
-        name="check-develop", workdir=workdir, env=env,
+        name="check-develop", haltOnFailure=True, workdir=workdir, env=env,
         command=["venv/bin/python", "anybox-develop_check.py",
                  "--buildout-version", buildout_version])

@@ -103,6 +103,21 @@ EVENT = {
         [testenv]
         buildout_dsn = unset
         """,
+    # for zc.buildout 2.13.8: the same develop line, and a script whose
+    # sys.path takes demo.event from the eggs (cheaper than building
+    # zope.testrunner's eggs with that old setuptools)
+    "old.cfg": """\
+        [buildout]
+        develop = .
+        parts = py
+        find-links = {dists}
+        newest = false
+
+        [py]
+        recipe = zc.recipe.egg
+        eggs = demo.event
+        interpreter = py
+        """,
 }
 
 LIB = {
@@ -182,6 +197,7 @@ def manifest(event: Path, app: Path) -> str:
         watch =
 
         [event-old]
+        buildout = git file://{event} master old.cfg
         buildout-version = 2.13.8
 
         [event]
@@ -219,7 +235,8 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("realbuild")
     dists = release(root)
-    event = {**EVENT, "buildout.cfg": EVENT["buildout.cfg"].format(dists=dists)}
+    event = {**EVENT, **{cfg: EVENT[cfg].format(dists=dists)
+                         for cfg in ("buildout.cfg", "old.cfg")}}
     event_bare, _work = repository(root, "event", event)
     lib_bare, lib_work = repository(root, "lib", LIB)
     app_bare, _work = repository(root, "app", {"buildout.cfg": APP_CFG.format(
@@ -243,7 +260,11 @@ def test_unknown_develop_egg_fails_the_build_instead_of_testing_a_release(
         setup: Setup) -> None:
     """The false pass of issue 17: zc.buildout 2.13.8 cannot read the name of
     a pyproject.toml project, buildout takes demo.event 1.0 from find-links
-    and bin/test tests it. The build fails right after bin/buildout."""
+    and the scripts (bin/test there, bin/py here) use it. The build fails
+    right after bin/buildout."""
+    for name, built in setup.builds.items():   # shown with -s, or when a test fails
+        print(name, {n: round(s["complete_at"] - s["started_at"], 1)
+                     for n, s in setup.steps(built).items() if s["complete_at"]})
     build = setup.builds["event-old"]
     steps = setup.steps(build)
     assert steps["buildout"]["results"] == 0            # buildout itself saw no problem
@@ -252,7 +273,7 @@ def test_unknown_develop_egg_fails_the_build_instead_of_testing_a_release(
     assert "test" not in steps                          # the release is never tested
     log = setup.log(build, "check-develop")
     assert "installed as 'UNKNOWN': zc.buildout 2.13.8" in log
-    assert "bin/test uses demo.event-1.0" in log
+    assert "bin/py uses demo.event-1.0" in log
     assert "buildout-version = 6.0.1 or newer" in log and "setup.py" in log
     assert steps["check-develop"]["state_string"] == \
         "develop projects NOT from the checkout (failure)"

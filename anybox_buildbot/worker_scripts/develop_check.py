@@ -23,9 +23,12 @@ checkout, the revision it holds: ``revision: NAME VCS REV`` lines, which
 the master turns into the build property ``develop_revisions``.
 
 Everything read here comes from the repository and from what buildout
-made of it: it is only read, never run, and only files inside the
-buildout's folder (``develop-eggs/``, ``bin/``) are opened, none through a
-symlink leading out of it.
+made of it: it is only read, never run. The egg-links and scripts read are
+those inside the buildout's folder (``develop-eggs/``, ``bin/``; no
+symlinked script, no egg-link resolving elsewhere); beyond them, only the
+metadata files (``pyproject.toml``, ``setup.cfg``, ``setup.py``) of the
+develop folders those egg-links name are read, and only a project name of
+a safe shape is taken from them.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ repositories:
   ``env.TEST_DSN`` and a ``buildout-options`` value name the build's
   database through ``%(prop:testing_db)s``, and ``bootstrap-packages``
   installs a package into the venv before ``bin/buildout``.
-- ``app.git``: a buildout pulling ``lib.git`` in as an mr.developer
-  source, with ``auto-watch``. A commit in ``lib.git`` triggers a build
-  that must test that commit (mr.developer used to skip the existing
-  checkout) and show its revision.
+  That buildout also pulls ``lib.git`` in as an mr.developer source, with
+  ``auto-watch``: a commit in ``lib.git`` triggers a build that must test
+  that commit (mr.developer used to skip the existing checkout) and show
+  its revision.
 
 The first builds download the eggs into the worker's caches.
 """
@@ -90,14 +90,20 @@ EVENT = {
     "src/demo_event/tests.py": FACTS,
     "buildout.cfg": """\
         [buildout]
+        extensions = mr.developer
+        auto-checkout = demo.lib
         develop = .
         parts = test
         find-links = {dists}
         newest = false
 
+        [sources]
+        demo.lib = git {lib}
+
         [test]
         recipe = zc.recipe.testrunner
         eggs = demo.event
+               demo.lib
         environment = testenv
 
         [testenv]
@@ -128,22 +134,6 @@ LIB = {
                          "class T(unittest.TestCase):\n    def test_value(self):\n"
                          "        print('LIB', demo_lib.VALUE)\n",
 }
-
-APP_CFG = """\
-    [buildout]
-    extensions = mr.developer
-    auto-checkout = demo.lib
-    parts = test
-    newest = false
-
-    [sources]
-    demo.lib = git {lib}
-
-    [test]
-    recipe = zc.recipe.testrunner
-    eggs = demo.lib
-    """
-
 
 def git(cwd: Path, *args: str) -> str:
     out = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True,
@@ -189,10 +179,9 @@ def release(root: Path) -> Path:
     return dists
 
 
-def manifest(event: Path, app: Path) -> str:
+def manifest(event: Path) -> str:
     return textwrap.dedent(f"""\
         [DEFAULT]
-        buildout = git file://{event} master buildout.cfg
         tree-stable-timer = 1
         watch =
 
@@ -201,14 +190,12 @@ def manifest(event: Path, app: Path) -> str:
         buildout-version = 2.13.8
 
         [event]
+        buildout = git file://{event} master buildout.cfg
         build-requires = postgresql
         db-steps = simple_create
         env.TEST_DSN = postgresql:///%(prop:testing_db)s
         buildout-options = testenv:buildout_dsn=postgresql:///%(prop:testing_db)s
         bootstrap-packages = horse-with-no-namespace
-
-        [app]
-        buildout = git file://{app} master buildout.cfg
         auto-watch = true
         """)
 
@@ -235,22 +222,20 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("realbuild")
     dists = release(root)
-    event = {**EVENT, **{cfg: EVENT[cfg].format(dists=dists)
+    lib_bare, lib_work = repository(root, "lib", LIB)
+    event = {**EVENT, **{cfg: EVENT[cfg].format(dists=dists, lib=f"file://{lib_bare}")
                          for cfg in ("buildout.cfg", "old.cfg")}}
     event_bare, _work = repository(root, "event", event)
-    lib_bare, lib_work = repository(root, "lib", LIB)
-    app_bare, _work = repository(root, "app", {"buildout.cfg": APP_CFG.format(
-        lib=f"file://{lib_bare}")})
     master_dir = root / "master"
     (master_dir / "buildouts").mkdir(parents=True)
-    (master_dir / "buildouts" / "MANIFEST.cfg").write_text(manifest(event_bare, app_bare))
+    (master_dir / "buildouts" / "MANIFEST.cfg").write_text(manifest(event_bare))
     (master_dir / "workers.cfg").write_text(
         f"[w1]\npassword = real-pass\ndb_prefix = rb_\ncapability = postgresql "
         f"{pg_cluster.version} port={pg_cluster.port} host={pg_cluster.host} "
         f"bin={pg_cluster.bin_dir}\n")
     config = functools.partial(simple_master_cfg, kwargs=f", poll_interval={POLL}")
     with running_master(master_dir, {"w1": "real-pass"}, config) as master:
-        requests = master.rest.force(["event", "event-old", "app"])
+        requests = master.rest.force(["event", "event-old"])
         builds = {name: master.rest.wait_build(brid, timeout=BUILD_TIMEOUT)
                   for name, brid in requests.items()}
         yield Setup(root, master, master.rest, lib_work, builds)
@@ -300,7 +285,7 @@ def test_current_buildout_tests_the_checkout_against_its_own_database(
 
 
 def test_auto_watch_triggered_build_tests_the_new_commit_of_a_source(setup: Setup) -> None:
-    first = setup.builds["app"]
+    first = setup.builds["event"]
     assert first["results"] == 0, first["state_string"]
     assert "LIB one" in setup.log(first, "test")
     head = git(setup.lib_work, "rev-parse", "HEAD")
@@ -310,11 +295,11 @@ def test_auto_watch_triggered_build_tests_the_new_commit_of_a_source(setup: Setu
     wait_for(lambda: [s for s in setup.rest.get("changesources")["changesources"]
                       if "lib.git" in s["name"]] or None, 30, what="a poller for lib.git")
     time.sleep(POLL * 2)   # the poller has recorded the current head
-    before = len(setup.rest.get("builders/app/builds")["builds"])
+    before = len(setup.rest.get("builders/event/builds")["builds"])
     new = commit(setup.lib_work, {"demo_lib/__init__.py": 'VALUE = "two"\n'}, "two")
 
     def triggered() -> dict | None:
-        builds = setup.rest.get("builders/app/builds")["builds"]
+        builds = setup.rest.get("builders/event/builds")["builds"]
         latest = max(builds, key=lambda b: b["number"])
         return latest if len(builds) > before and latest["complete"] else None
 

@@ -188,6 +188,7 @@ def manifest(event: Path) -> str:
         [event-old]
         buildout = git file://{event} master old.cfg
         buildout-version = 2.13.8
+        test-command = bin/py -m unittest demo_event.tests
 
         [event]
         buildout = git file://{event} master buildout.cfg

@@ -40,9 +40,11 @@ from .steps.common import (
     locked_buildout_command,
     ship,
 )
+from .steps.develop import check_develop_step
 from .steps.source import source_steps
 from .steps.transfer import BestEffortUpload
 from .subfactories import BrokenStepSet, StepContext, StepSet, StepSetFactory, origin_of
+from .subfactories.db import database_naming
 from .watching import MAX_REPORT_BYTES
 
 WATCH_REPORT = ".anybox-watch.json"
@@ -95,8 +97,13 @@ class FactoryMaker:
         workdir, cfg = buildout_dir(spec)
         caches = cache_dir(workdir)
         factory = BuildFactory()
-        factory.addStep(self.shared(("capabilities", spec.env), lambda: (
-            ChooseCapabilities(self.choices, self.registry, spec.env))))
+        # With a database, env.VAR is rendered once it is named (testing-db).
+        naming = database_naming(spec)
+        extra_env = spec.env if naming is None else ()
+        factory.addStep(self.shared(("capabilities", extra_env), lambda: (
+            ChooseCapabilities(self.choices, self.registry, extra_env))))
+        if naming is not None:
+            factory.addStep(naming)
         if spec.source.kind == "standalone":
             key = ("standalone", spec.source.path, spec.source.root)
             factory.addStep(self.shared(key, lambda: source_steps(spec, ship)[0]))
@@ -115,22 +122,27 @@ class FactoryMaker:
                     cleanup.extend(made.cleanup)
 
         add_sets(spec.post_dl_steps)
-        factory.addStep(self.shared(("ship", "bootstrap.py", workdir),
-                                    lambda: ship("bootstrap.py", workdir)))
-        factory.addStep(self.shared(("bootstrap", spec.buildout_version, workdir), lambda: (
+        for script in ("bootstrap.py", "develop_check.py"):
+            factory.addStep(self.shared(("ship", script, workdir),
+                                        lambda script=script: ship(script, workdir)))
+        requires = [f"--require={r}" for r in spec.bootstrap_packages]
+        factory.addStep(self.shared(("bootstrap", spec.buildout_version, workdir, *requires),
+                                    lambda: (
             steps.ShellCommand(
                 name="bootstrap", haltOnFailure=True, env=env, workdir=workdir,
                 command=[util.Property(PYTHON_PROPERTY, default="python3"),
                          "anybox-bootstrap.py", "--version", spec.buildout_version,
-                         "--venv", "venv", "--cache", caches]))))
+                         "--venv", "venv", "--cache", caches, *requires]))))
         # No Buildbot lock: the scripts lock the worker's caches themselves,
-        # shared for runs that only read them (docs/decisions.rst)
+        # only while a missing distribution is fetched (docs/decisions.rst)
         factory.addStep(self.shared(("ship", "buildout.py", workdir),
                                     lambda: ship("buildout.py", workdir)))
         command = locked_buildout_command(caches, buildout_command(spec, cfg, caches))
         factory.addStep(self.shared(("buildout", tuple(command), workdir), lambda: (
             steps.ShellCommand(name="buildout", haltOnFailure=True, env=env,
                                workdir=workdir, command=command))))
+        factory.addStep(self.shared(("check-develop", spec.buildout_version, workdir), lambda: (
+            check_develop_step(spec.buildout_version, workdir, env))))
         if spec.auto_watch and self.watch_dir is not None:
             self._add_auto_watch(factory, spec, workdir, cfg)
         add_sets(spec.db_steps)

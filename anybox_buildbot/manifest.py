@@ -34,6 +34,7 @@ from .rules import (
     RuleError,
     is_part_name,
     parse_boolean,
+    pip_requirement,
     split_arguments,
     split_list,
     whole_number,
@@ -53,7 +54,7 @@ KNOWN_OPTIONS = frozenset({
     "buildout", "inherit", "build-requires", "build-for", "build-category", "watch",
     "auto-watch", "tree-stable-timer", "nightly", "buildout-version", "buildout-options",
     "buildout-part", "post-dl-steps", "db-steps", "post-buildout-steps", "test-command",
-    "git-shallow", "notify", "watch-buildout",
+    "git-shallow", "notify", "watch-buildout", "update-checkouts", "bootstrap-packages",
 })
 
 # kind -> positional argument names; the form is shown in error messages.
@@ -124,7 +125,14 @@ class BuildoutSpec:
     tree_stable_timer: int | None = None       # None: the master's default
     nightly: Cron | None = None               # parsed: the scheduler reads no text
     buildout_version: str = DEFAULT_BUILDOUT_VERSION
-    buildout_options: tuple[tuple[str, str, str], ...] = ()
+    # (section, option, value): the value is rendered when bin/buildout
+    # starts (%(prop:testing_db)s); its ``text`` is the line as written
+    buildout_options: tuple[tuple[str, str, Template], ...] = ()
+    # bin/buildout updates the checkouts it makes itself (mr.developer's
+    # always-checkout); default: on with auto-watch
+    update_checkouts: bool = False
+    # pip requirements installed into the build's venv by bootstrap
+    bootstrap_packages: tuple[str, ...] = ()
     buildout_part: str | None = None
     post_dl_steps: tuple[str, ...] = ()
     db_steps: tuple[str, ...] = ()
@@ -411,8 +419,38 @@ def _parse_buildout_options(reader: _SectionReader) -> tuple[tuple[str, str, str
                          text, hint=f"section and option names are {PART_NAME_RULE}, "
                          "e.g. buildout:newest=false, versions:zc.buildout=3.0.1")
             continue
-        result.append((match["section"], match["option"], match["value"].strip()))
+        value = match["value"].strip()
+        try:
+            template = parse_template(value)
+        except ParseError as exc:
+            if exc.column is not None:   # a column of the line, not of the value
+                exc.column += match.start("value") + len(match["value"]) \
+                    - len(match["value"].lstrip())
+            exc.text = text
+            reader.errors.add_parse_error(exc, loc, f"{reader.subject} buildout-options")
+            continue
+        if template.cap_options:
+            reader.error(loc, "buildout-options", f"%(cap({template.cap_options[0]}))s names "
+                         "no capability here", text, hint="use the property of the chosen "
+                         f"instance, e.g. %(prop:cap_postgresql_{template.cap_options[0]})s")
+            continue
+        result.append((match["section"], match["option"], template))
     return tuple(result)
+
+
+def _parse_bootstrap_packages(reader: _SectionReader) -> tuple[str, ...]:
+    """``bootstrap-packages``: pip requirements, separated by white space."""
+    opt = reader.options.get("bootstrap-packages")
+    if opt is None:
+        return ()
+    found = []
+    for text, loc in opt.lines:
+        for word in text.split():
+            try:
+                found.append(pip_requirement(word))
+            except RuleError as exc:
+                reader.error(loc, "bootstrap-packages", exc.problem, word, hint=exc.hint)
+    return tuple(dict.fromkeys(found))
 
 
 def _parse_buildout_part(reader: _SectionReader) -> str | None:
@@ -524,6 +562,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
     category = reader.words("build-category") or ()
     watch = _parse_watch(reader)
     auto_watch = reader.boolean("auto-watch", False)
+    update_checkouts = reader.boolean("update-checkouts", auto_watch)
+    bootstrap_packages = _parse_bootstrap_packages(reader)
     notify = (parse_notify_option(options["notify"].lines, errors, f"{reader.subject} notify")
               if "notify" in options else ())
     git_shallow = reader.boolean("git-shallow", False)
@@ -560,8 +600,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         name=name, location=location, source=source or Source("standalone", location),
         build_requires=build_requires,
         build_for=build_for, category=tuple(dict.fromkeys(category)), watch=watch,
-        auto_watch=auto_watch, watch_buildout=watch_buildout, tree_stable_timer=timer,
-        nightly=nightly,
+        auto_watch=auto_watch, watch_buildout=watch_buildout, update_checkouts=update_checkouts,
+        bootstrap_packages=bootstrap_packages, tree_stable_timer=timer, nightly=nightly,
         buildout_version=version, buildout_part=part,
         test_command=test_command, env=tuple(env), git_shallow=git_shallow, notify=notify,
         step_option_locations=step_option_locations,

@@ -1,5 +1,6 @@
 """Value rules every parser shares: numbers, booleans, lists, argument
-lists, e-mail addresses, secret references and buildout part names.
+lists, e-mail addresses, secret references, buildout part names and pip
+requirements.
 
 Why one module: the same kind of value is written in several files (a
 whole number in ``workers.cfg``, in a manifest option and in a step-set
@@ -150,3 +151,37 @@ def secret_name(text: object) -> str | None:
 
 def is_part_name(text: str) -> bool:
     return PART_NAME.fullmatch(text) is not None
+
+
+#: A pip requirement as ``bootstrap-packages`` takes it: PEP 508's name,
+#: extras and version specifiers, written without spaces; no URL, path,
+#: environment marker or option (each becomes one argument of ``pip
+#: install``: a leading ``-`` would be an option, a URL or path would
+#: install code from anywhere).
+_REQ_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_REQ_SPEC = r"(?:~=|===|==|!=|<=|>=|<|>)[A-Za-z0-9*+!._]+"
+PIP_REQUIREMENT = re.compile(
+    rf"""
+    (?P<name>{_REQ_NAME})                            # zope.interface
+    (?:\[{_REQ_NAME}(?:,{_REQ_NAME})*\])?            # [test,docs]
+    (?:{_REQ_SPEC}(?:,{_REQ_SPEC})*)?                # >=5,<6
+    """, re.VERBOSE)
+PIP_REQUIREMENT_FORM = "NAME[EXTRAS]SPECIFIERS without spaces, e.g. horse-with-no-namespace, " \
+    "zope.interface>=5,<7 or coverage[toml]==7.4.0"
+
+
+def pip_requirement(text: str) -> str:
+    """``text`` if it is a requirement pip may be given (``PIP_REQUIREMENT``)."""
+    if text.startswith("-"):
+        raise RuleError("a pip option, not a requirement",
+                        hint="only requirements are installed: " + PIP_REQUIREMENT_FORM)
+    if "://" in text or "@" in text or "/" in text:
+        raise RuleError("URLs and paths are refused",
+                        hint="packages come from the worker's package index: "
+                        + PIP_REQUIREMENT_FORM)
+    if ";" in text:
+        raise RuleError("environment markers are refused",
+                        hint="the venv is made for one interpreter: " + PIP_REQUIREMENT_FORM)
+    if not PIP_REQUIREMENT.fullmatch(text):
+        raise RuleError("not a pip requirement", hint=PIP_REQUIREMENT_FORM)
+    return text

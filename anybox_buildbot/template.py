@@ -3,9 +3,15 @@
 ``%(KEY)s``, ``%(KEY:-DEFAULT)s`` (default when missing or empty),
 ``%(KEY:~DEFAULT)s`` (same), ``%(KEY:+ALT)s`` (ALT when set) and ``%%``.
 KEY is a build property name, or ``cap(OPT)`` for an option of the
-capability instance chosen for the build. Templates are parsed once on the
-master at configuration time (so a typo is a ``ConfigError``) and rendered
-at build time by the capability step, with plain dict lookups.
+capability instance chosen for the build. ``prop:NAME`` is the same as
+``NAME``: it is how Buildbot's ``Interpolate`` names a property, so
+``%(prop:testing_db)s`` works as users write it.
+
+Templates are parsed once on the master at configuration time (so a typo
+is a ``ConfigError``) and rendered at build time with plain dict lookups:
+the registry's and the manifest's ``env.VAR`` by the capability step, or,
+when the build has a database, by the ``testing-db`` step once it is
+named; ``buildout-options`` values when ``bin/buildout`` starts.
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ _PART = re.compile(
     %%                                           # literal percent
   | %\(                                          # %( key [:op arg] )s
       (?P<key>cap\([A-Za-z_][A-Za-z0-9_.-]*\)    #   cap(port)
-            |[A-Za-z_][A-Za-z0-9_.-]*)           #   or a property name
+            |(?:prop:)?                          #   or a property name, with
+             [A-Za-z_][A-Za-z0-9_.-]*)           #   Interpolate's prefix or not
       (?::(?P<op>[-~+])(?P<arg>[^)]*))?
     \)s
     """,
     re.VERBOSE,
 )
-_HINT = "write %(cap(port))s, %(cap(port):-5432)s, %(prop_name)s or %% for a percent sign"
+_HINT = ("write %(cap(port))s, %(cap(port):-5432)s, %(prop:name)s, %(name)s or %% for "
+         "a percent sign")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,16 @@ Part = str | Ref
 class Template:
     text: str
     parts: tuple[Part, ...]
+
+    @property
+    def properties(self) -> tuple[str, ...]:
+        """The build properties the template reads."""
+        return tuple(p.key for p in self.parts if isinstance(p, Ref) and not p.is_cap)
+
+    @property
+    def is_literal(self) -> bool:
+        """Whether it renders to the same text in every build."""
+        return not any(isinstance(p, Ref) for p in self.parts)
 
     @property
     def cap_options(self) -> tuple[str, ...]:
@@ -90,7 +108,8 @@ def parse_template(text: str) -> Template:
             literal = []
             key = match["key"]
             is_cap = key.startswith("cap(")
-            parts.append(Ref(key[4:-1] if is_cap else key, is_cap, match["op"],
+            key = key[4:-1] if is_cap else key.removeprefix("prop:")
+            parts.append(Ref(key, is_cap, match["op"],
                              match["arg"] or ""))
         pos = match.end()
     tail = "".join(literal)

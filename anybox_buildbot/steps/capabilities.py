@@ -74,6 +74,27 @@ def build_environment(chosen: Sequence[tuple[Capability, CapabilitySpec]],
     return env
 
 
+def extend_environment(env: Mapping[str, str | list[str]],
+                       extra: Sequence[tuple[str, Template]], prop,
+                       worker_env: Mapping[str, str] | None = None
+                       ) -> dict[str, str | list[str]]:
+    """``env`` plus the templates ``extra`` rendered now, by the rules of
+    :func:`build_environment`: the same result as if they had been rendered
+    with it, for templates that need a value known only later (the
+    ``testing-db`` step renders the manifest's ``env.VAR`` this way)."""
+    result = dict(env)
+    for var, value in build_environment((), extra, prop, worker_env).items():
+        old = result.get(var)
+        if isinstance(value, list) and isinstance(old, list):
+            tail = f"${{{var}}}"
+            values = [v for v in (*old, *value) if v != tail]
+            ends = [tail] if tail in old or tail in value else []
+            result[var] = [*dict.fromkeys(values), *ends]
+        else:
+            result[var] = value
+    return result
+
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

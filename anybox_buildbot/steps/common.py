@@ -17,6 +17,7 @@ from buildbot.process import buildstep
 from buildbot.process.results import SUCCESS, WARNINGS
 
 from ..manifest import BuildoutSpec
+from .rendered import template_argument
 from .source import ARCHIVE_DIR
 
 #: Our worker scripts, shipped to the worker by ``ship()``.
@@ -57,12 +58,22 @@ def cache_dir(workdir: str) -> str:
     return "/".join([".."] * depth + ["buildout-caches"])
 
 
-def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list[str]:
-    """``bin/buildout`` with the per-worker caches and the manifest's options."""
-    command = ["venv/bin/buildout", "-c", cfg,
-               f"buildout:eggs-directory={caches}/eggs",
-               f"buildout:download-cache={caches}/downloads"]
-    command.extend(f"{section}:{option}={value}"
+#: What makes mr.developer (and recipes following its option) update the
+#: checkouts it made to their branch's head on every run, so a build
+#: triggered by a commit there tests that commit (``update-checkouts``).
+ALWAYS_CHECKOUT = ("buildout", "always-checkout", "force")
+
+
+def buildout_command(spec: BuildoutSpec, cfg: str, caches: str) -> list:
+    """``bin/buildout`` with the per-worker caches and the manifest's options
+    (rendered when the step starts: see ``steps.rendered``)."""
+    command: list = ["venv/bin/buildout", "-c", cfg,
+                     f"buildout:eggs-directory={caches}/eggs",
+                     f"buildout:download-cache={caches}/downloads"]
+    given = {(section, option) for section, option, _value in spec.buildout_options}
+    if spec.update_checkouts and ALWAYS_CHECKOUT[:2] not in given:
+        command.append("{}:{}={}".format(*ALWAYS_CHECKOUT))
+    command.extend(template_argument(f"{section}:{option}=", value)
                    for section, option, value in spec.buildout_options)
     return command
 

@@ -25,8 +25,9 @@ from buildbot.process import buildstep
 from buildbot.process.results import SUCCESS
 from zope.interface import implementer
 
+from ..template import Template
 from ..version import parse_version
-from .capabilities import ENV_PROPERTY, PYTHON_PROPERTY
+from .capabilities import ENV_PROPERTY, PYTHON_PROPERTY, extend_environment, shell_assignment
 
 TESTING_DB_PROPERTY = "testing_db"
 TEMPLATE_PROPERTY = "testing_db_template"
@@ -89,16 +90,25 @@ class NameTestingDatabase(buildstep.BuildStep):
     ``testing_db_template``: ``template`` (the manifest's
     ``simple_create.db_template``), else the worker property
     ``db_template``, else none (empty).
+
+    It runs right after the capability step, before the buildout is
+    fetched, so that everything after it can use these values: it renders
+    the manifest's ``env.VAR`` templates (``env``, which the capability
+    step then leaves alone) once the name is known, and ``bin/buildout``'s
+    ``buildout-options`` are rendered after it:
+    ``env.TEST_DSN = postgresql:///%(prop:testing_db)s`` names the build's
+    own database.
     """
 
     name = "testing-db"
     haltOnFailure = True
 
     def __init__(self, template: str | None = None, from_template: bool = True,
-                 **kwargs) -> None:
+                 env: tuple[tuple[str, Template], ...] = (), **kwargs) -> None:
         super().__init__(**kwargs)
         self.template = template
         self.from_template = from_template
+        self.env = tuple(env)
 
     async def run(self) -> int:
         prefix = str(self.getProperty(PREFIX_PROPERTY) or "")
@@ -110,7 +120,12 @@ class NameTestingDatabase(buildstep.BuildStep):
             template = self.template or str(self.getProperty(WORKER_TEMPLATE_PROPERTY) or "")
             self.setProperty(TEMPLATE_PROPERTY, template, SOURCE)
         self.setProperty(TESTING_DB_PROPERTY, dbname, SOURCE)
-        env = with_pgdatabase(self.getProperty(ENV_PROPERTY), dbname)
+        env = self.getProperty(ENV_PROPERTY)
+        env = dict(env) if isinstance(env, dict) else {}
+        if self.env:
+            worker_env = getattr(self.worker, "worker_environ", None)
+            env = extend_environment(env, self.env, self.getProperty, worker_env)
+        env = with_pgdatabase(env, dbname)
         self.setProperty(ENV_PROPERTY, env, SOURCE)
         lines = [f"testing_db = {dbname!r}"]
         if dbname != wanted:
@@ -119,6 +134,8 @@ class NameTestingDatabase(buildstep.BuildStep):
         lines.append(f"PGDATABASE = {dbname!r} for the next steps")
         if template:
             lines.append(f"template = {template!r}")
+        lines.extend(f"env {shell_assignment(var, env[var])}"
+                     for var in dict.fromkeys(var for var, _ in self.env) if var in env)
         await self.addCompleteLog("testing-db", "\n".join(lines) + "\n")
         self.descriptionDone = ["testing_db", dbname]
         return SUCCESS

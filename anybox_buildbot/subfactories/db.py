@@ -9,7 +9,9 @@ Odoo ones) adds the steps every such build needs, once:
 
 - ``testing-db`` (on the master): sets the ``testing_db`` property and
   ``PGDATABASE`` in the build environment, so later commands reach the
-  database through the environment alone;
+  database through the environment alone. The factory puts it right after
+  the capability step (``database_naming``): the manifest's ``env.VAR``
+  and ``buildout-options`` templates can then use the name;
 - ``dropdb-stale``: drops a database of that name left by a build that
   could not clean up (master restart, lost worker);
 - at the end of the build, ``final-dropdb``, which runs even after a
@@ -29,6 +31,7 @@ from typing import Any
 
 from buildbot.plugins import steps, util
 
+from ..manifest import BuildoutSpec
 from ..rules import RuleError
 from ..stepoptions import Arguments, Number, Option, OptionKey, Problem, Schema, Text
 from ..steps.capabilities import ENV_PROPERTY
@@ -43,6 +46,7 @@ from ..steps.database import (
     has_testing_db,
     pg_copy_argv,
 )
+from ..template import Template
 from . import StepContext, StepSet
 
 #: Step sets that use ``testing_db``; the first one listed by a buildout
@@ -85,10 +89,12 @@ def _no_white_space(value: str) -> str | None:
 # --------------------------------------------------------------------------- #
 
 @functools.lru_cache(maxsize=1024)
-def _testing_db(template: str | None, from_template: bool) -> NameTestingDatabase:
+def _testing_db(template: str | None, from_template: bool,
+                env: tuple[tuple[str, Template], ...] = ()) -> NameTestingDatabase:
     # Step objects are immutable recipes: identical ones are shared by the
     # factories of all buildouts (see factory.FactoryMaker).
-    return NameTestingDatabase(template=template, from_template=from_template)
+    kwargs = {"env": env} if env else {}
+    return NameTestingDatabase(template=template, from_template=from_template, **kwargs)
 
 
 @functools.lru_cache(maxsize=64)
@@ -120,23 +126,31 @@ def owns_database_steps(name: str, context: StepContext) -> bool:
 
 
 def database_prelude(name: str, context: StepContext) -> StepSet:
-    """``testing-db`` + ``dropdb-stale`` and the final drop, or nothing when
-    an earlier set of the buildout already added them.
+    """``dropdb-stale`` and the final drop, or nothing when an earlier set of
+    the buildout already added them (``testing-db`` is added by the factory
+    much earlier: ``database_naming``)."""
+    if not owns_database_steps(name, context):
+        return StepSet()
+    return StepSet(steps=[_dropdb("dropdb-stale", context.workdir, False)],
+                   cleanup=[_dropdb("final-dropdb", context.workdir, True)])
+
+
+def database_naming(spec: BuildoutSpec) -> NameTestingDatabase | None:
+    """The ``testing-db`` step of a buildout using a database step set, else
+    None; it renders the manifest's ``env.VAR`` templates (see
+    ``NameTestingDatabase``).
 
     The template comes from ``simple_create`` (or ``odoo-default``)
     whichever set comes first:
     ``db-steps = final_dropdb simple_create`` names the database in
     ``final_dropdb``'s place but must still create it from the template.
     """
-    if not owns_database_steps(name, context):
-        return StepSet()
-    spec = context.buildout
+    if not any(name in DATABASE_STEP_SETS for name in spec.step_sets):
+        return None
     creator = next((n for n in TEMPLATE_STEP_SETS if n in spec.step_sets), None)
-    template = spec.step_options[creator]["db_template"] if creator else None
-    return StepSet(
-        steps=[_testing_db(template, creator is not None),
-               _dropdb("dropdb-stale", context.workdir, False)],
-        cleanup=[_dropdb("final-dropdb", context.workdir, True)])
+    options = spec.step_options.get(creator) if creator else None
+    template = options["db_template"] if options is not None else None
+    return _testing_db(template, creator is not None, spec.env)
 
 
 # --------------------------------------------------------------------------- #

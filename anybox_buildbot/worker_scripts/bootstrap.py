@@ -8,6 +8,12 @@ package is downloaded once per worker, and a venv that already holds the
 right zc.buildout is reused as is. What happened is printed in one line the
 tests (and humans) can rely on.
 
+``--require SPEC`` (repeated: the manifest's ``bootstrap-packages``)
+installs more packages into the venv, with zc.buildout and from the same
+wheel cache. The marker records them: a venv whose recorded list differs
+from the wanted one is made again, so it holds exactly what is asked
+(a package taken out of the list leaves the venv too).
+
 A venv is reused only if it is known to be whole: a marker file is written
 into it last, once the venv is made and zc.buildout installed, and removed
 before the venv is changed. A venv without the marker (a bootstrap killed
@@ -133,13 +139,14 @@ def download_lock(wheels: str):
         os.close(fd)
 
 
-def download(venv: str, requirement: str, wheels: str) -> int:
-    """Download into a folder of the cache, then rename each file in."""
+def download(venv: str, wanted: list[str], wheels: str) -> int:
+    """Download into a folder of the cache, then rename each file in (a
+    killed download never leaves a truncated wheel in the cache)."""
     scratch = tempfile.mkdtemp(prefix="download-", dir=os.path.join(os.path.dirname(wheels),
                                                                     "tmp"))
     try:
         code = pip(venv, "download", "-q", "--dest", scratch, "--find-links", wheels,
-                   requirement)
+                   "--", *wanted)
         if code == 0:
             for name in os.listdir(scratch):
                 os.replace(os.path.join(scratch, name), os.path.join(wheels, name))
@@ -148,37 +155,59 @@ def download(venv: str, requirement: str, wheels: str) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def install(venv: str, version: str, wheels: str) -> int:
+def install(venv: str, version: str, wheels: str, extra: list[str] | None = None) -> int:
+    """zc.buildout and the ``extra`` requirements, in one pip run (one
+    resolution): from the wheel cache, else downloaded into it first."""
     requirement = f"zc.buildout=={version}"
+    wanted = [requirement, *(extra or [])]
+    what = f"zc.buildout {version}" + "".join(f", {r}" for r in extra or [])
 
+    # '--' ends pip's options: the requirements were checked by the master
+    # already, and they can never be read as options here either.
     def from_cache() -> bool:
         return pip(venv, "install", "-q", "--no-index", "--find-links", wheels,
-                   requirement) == 0
+                   "--", *wanted) == 0
 
     if from_cache():
-        print(f"bootstrap: zc.buildout {version} installed from the worker wheel cache")
+        print(f"bootstrap: {what} installed from the worker wheel cache")
         return 0
     with download_lock(wheels):
-        # another build may have downloaded it while this one waited
+        # another build may have downloaded them while this one waited
         if from_cache():
-            print(f"bootstrap: zc.buildout {version} installed from the worker wheel cache")
+            print(f"bootstrap: {what} installed from the worker wheel cache")
             return 0
-        print(f"bootstrap: downloading {requirement} into the worker wheel cache", flush=True)
-        if download(venv, requirement, wheels) != 0:
-            print(f"bootstrap: could not download {requirement}", file=sys.stderr)
+        print(f"bootstrap: downloading {' '.join(wanted)} into the worker wheel cache",
+              flush=True)
+        if download(venv, wanted, wheels) != 0:
+            print(f"bootstrap: could not download {' '.join(wanted)}", file=sys.stderr)
             return 1
-    if pip(venv, "install", "-q", "--no-index", "--find-links", wheels, requirement) != 0:
-        print(f"bootstrap: could not install {requirement}", file=sys.stderr)
+    if not from_cache():
+        print(f"bootstrap: could not install {' '.join(wanted)}", file=sys.stderr)
         return 1
-    print(f"bootstrap: zc.buildout {version} downloaded and installed")
+    print(f"bootstrap: {what} downloaded and installed")
     return 0
 
 
-def mark_complete(venv: str, version: str) -> None:
+REQUIRE_LINE = "require: "
+
+
+def recorded_requirements(venv: str) -> list[str]:
+    """The ``--require`` list the marker of a whole venv records (none in
+    markers written before the option existed)."""
+    try:
+        with open(os.path.join(venv, MARKER), encoding="utf-8", errors="replace") as handle:
+            return sorted(line[len(REQUIRE_LINE):].strip() for line in handle
+                          if line.startswith(REQUIRE_LINE))
+    except OSError:
+        return []
+
+
+def mark_complete(venv: str, version: str, extra: list[str] | None = None) -> None:
     """Written last, atomically: its presence means the venv is whole."""
     marker = os.path.join(venv, MARKER)
     with open(marker + ".tmp", "w", encoding="utf-8") as handle:
         handle.write(f"zc.buildout=={version}\npython {sys.version.split()[0]}\n")
+        handle.writelines(f"{REQUIRE_LINE}{r}\n" for r in sorted(extra or []))
     os.replace(marker + ".tmp", marker)
 
 
@@ -187,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", required=True, help="zc.buildout version")
     parser.add_argument("--venv", default="venv")
     parser.add_argument("--cache", required=True, help="per-worker cache directory")
+    parser.add_argument("--require", action="append", default=[],
+                        help="a requirement to install too (repeatable)")
     args = parser.parse_args(argv)
+    extra = sorted(set(args.require))
 
     wheels = os.path.join(args.cache, "wheels")
     for sub in ("wheels", "eggs", "downloads", "tmp"):
@@ -195,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if os.path.lexists(args.venv):
         problem = venv_problem(args.venv)
+        if problem is None and recorded_requirements(args.venv) != extra:
+            problem = ("holds other packages than asked ("
+                       + (", ".join(recorded_requirements(args.venv)) or "none") + " instead of "
+                       + (", ".join(extra) or "none") + ")")
         if problem is not None:
             print(f"bootstrap: venv {args.venv} {problem}; recreating it", flush=True)
             try:
@@ -204,17 +240,18 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)
                 return 1
         elif installed_version(args.venv) == args.version:
-            print(f"bootstrap: zc.buildout {args.version} already installed in {args.venv}")
+            print(f"bootstrap: zc.buildout {args.version} already installed in {args.venv}"
+                  + "".join(f", {r}" for r in extra))
             return 0
     if not os.path.lexists(args.venv) and create(args.venv) != 0:
         return 1
     marker = os.path.join(args.venv, MARKER)
     if os.path.exists(marker):
         os.unlink(marker)  # the venv changes: not whole until the install ends
-    if install(args.venv, args.version, wheels) != 0:
+    if install(args.venv, args.version, wheels, extra) != 0:
         print("bootstrap: the next build makes this venv again", file=sys.stderr)
         return 1
-    mark_complete(args.venv, args.version)
+    mark_complete(args.venv, args.version, extra)
     return 0
 
 

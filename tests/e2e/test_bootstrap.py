@@ -26,12 +26,13 @@ MARKER = ".anybox-bootstrap-complete"
 
 
 def bootstrap(builder: Path, cache: Path, version: str = VERSION,
-              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+              env: dict[str, str] | None = None,
+              requires: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run the script as the bootstrap step does: in the build folder."""
     builder.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [sys.executable, f"{SCRIPTS_DIR}/bootstrap.py", "--version", version,
-         "--venv", "venv", "--cache", str(cache)],
+         "--venv", "venv", "--cache", str(cache), *(f"--require={r}" for r in requires)],
         cwd=builder, capture_output=True, text=True, timeout=600,
         env={**os.environ, **(env or {})})
 
@@ -137,3 +138,32 @@ def test_failed_install_leaves_no_marker_and_the_next_build_recovers(
     result = bootstrap(tmp_path, cache)
     assert result.returncode == 0, output(result)
     assert_works(tmp_path / "venv")
+
+
+def installed(venv: Path, name: str) -> bool:
+    probe = subprocess.run([venv / "bin" / "python", "-c",
+                            f"import importlib.metadata as m; m.version({name!r})"],
+                           capture_output=True, text=True)
+    return probe.returncode == 0
+
+
+def test_bootstrap_packages_follow_the_manifest_list(built: Path, cache: Path) -> None:
+    """Issue 17: bootstrap-packages are installed with zc.buildout; the venv
+    is reused while the list is the same and made again when it changes,
+    so a package taken out of the list leaves the venv."""
+    horse = ("horse-with-no-namespace",)
+    added = bootstrap(built, cache, requires=horse)
+    assert added.returncode == 0, output(added)
+    assert "holds other packages than asked (none instead of horse-with-no-namespace)" \
+        in added.stdout
+    assert installed(built / "venv", "horse-with-no-namespace")
+    assert "require: horse-with-no-namespace\n" in (built / "venv" / MARKER).read_text()
+    inode = (built / "venv" / "pyvenv.cfg").stat().st_ino
+    same = bootstrap(built, cache, requires=horse)
+    assert "already installed in venv, horse-with-no-namespace" in same.stdout, output(same)
+    assert (built / "venv" / "pyvenv.cfg").stat().st_ino == inode
+    removed = bootstrap(built, cache, env={"PIP_NO_INDEX": "1"})   # from the cache alone
+    assert removed.returncode == 0, output(removed)
+    assert "recreating" in removed.stdout
+    assert not installed(built / "venv", "horse-with-no-namespace")
+    assert_works(built / "venv")

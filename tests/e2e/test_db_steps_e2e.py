@@ -311,7 +311,8 @@ def test_simple_create_gives_the_build_its_database(run: Run) -> None:
     assert "\nci_create-ok\n" in run.log("create-ok", "test")
     steps = run.steps("create-ok")
     names = [n for n in steps if n not in ("worker_preparation", "capabilities")]
-    assert names[-5:] == ["testing-db", "dropdb-stale", "createdb", "test", "final-dropdb"]
+    assert names[0] == "testing-db"          # named first: env.VAR may use it
+    assert names[-5:] == ["check-develop", "dropdb-stale", "createdb", "test", "final-dropdb"]
     assert steps["final-dropdb"]["results"] == SUCCESS
     assert "ci_create-ok" not in databases(run.main)
 

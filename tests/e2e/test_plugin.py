@@ -118,7 +118,7 @@ def test_plugin_step_runs_in_a_real_build(setup: Setup) -> None:
     done, steps = build(setup, "hello")
     assert done["results"] == 0, done["state_string"]
     names = list(steps)
-    assert names[names.index("buildout") + 1:] == ["hello", "goodbye"]
+    assert names[names.index("check-develop") + 1:] == ["hello", "goodbye"]
     log = setup.rest.step_log(done["buildid"], "hello")
     # the greeting reached echo as one argument, metacharacters and all
     assert f"{GREETING} from hello\n" in log

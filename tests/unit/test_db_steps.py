@@ -43,6 +43,7 @@ from anybox_buildbot.steps.database import (
     with_pgdatabase,
 )
 from anybox_buildbot.subfactories import builtin_catalog, load_registry
+from anybox_buildbot.template import parse_template
 
 REGISTRY = compile_registry(default_capabilities(), Errors())
 
@@ -208,6 +209,23 @@ class NameTestingDatabaseTest(TestBuildStepMixin, TestReactorMixin, unittest.Tes
         return self.run_with(NameTestingDatabase(from_template=False), buildername="app",
                          db_template="worker_tpl")
 
+    def test_manifest_env_is_rendered_with_the_database_name(self):
+        """Issue 17: env.VAR templates see testing_db (they were rendered by the
+        capability step, before the name existed: an empty database)."""
+        env = (("TEST_DSN", parse_template("postgresql:///%(prop:testing_db)s")),
+               ("PATH", parse_template("/opt/%(testing_db)s/bin")))
+        self.expect_outcome(result=SUCCESS)
+        self.expect_property("anybox_env", {
+            "PGPORT": "5433", "TEST_DSN": "postgresql:///ci_app",
+            "PATH": ["/pg/bin", "/opt/ci_app/bin", "${PATH}"], "PGDATABASE": "ci_app"},
+            "testing-db")
+        self.expect_log_file("testing-db", (
+            "testing_db = 'ci_app'\nPGDATABASE = 'ci_app' for the next steps\n"
+            "env TEST_DSN=postgresql:///ci_app\nenv PATH=/pg/bin:/opt/ci_app/bin:$PATH\n"))
+        return self.run_with(NameTestingDatabase(from_template=False, env=env),
+                             buildername="app", db_prefix="ci_",
+                             anybox_env={"PGPORT": "5433", "PATH": ["/pg/bin", "${PATH}"]})
+
     def test_long_name_is_shortened_and_says_so(self):
         builder = "b" * 80
         name = db_name_for("ci_", builder)
@@ -235,10 +253,14 @@ def specs(tmp_path: Path, text: str) -> dict:
 
 
 def factory_steps(tmp_path: Path, section: str) -> list:
+    """The testing-db step, which follows the capability step, then the
+    steps after bin/buildout and its develop check."""
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n" + section)["a"]
     factory = make_factory(spec, None, REGISTRY, load_registry())
-    first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
-    return factory.steps[first + 1:]
+    assert names(factory.steps[:2]) == ["capabilities", "testing-db"]
+    first = next(i for i, f in enumerate(factory.steps)
+                 if f.kwargs.get("name") == "check-develop")
+    return [factory.steps[1], *factory.steps[first + 1:]]
 
 
 def names(steps: list) -> list[str]:
@@ -414,3 +436,32 @@ def test_copy_fails_when_the_dump_fails(tmp_path: Path, fake_pg) -> None:
     assert done.returncode == 1
     assert "pg_dump exit code 1" in done.stdout
     assert "copy of 'r' into 't' failed" in done.stderr
+
+
+# --------------------------------------------------------------------------- #
+# issue 17: the database name in env.VAR and buildout-options
+# --------------------------------------------------------------------------- #
+
+def test_database_name_reaches_env_templates_and_buildout_options(tmp_path: Path) -> None:
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = simple_create\n"
+                           "env.TEST_DSN = postgresql:///%(prop:testing_db)s\n"
+                           "buildout-options = app:db=%(prop:testing_db)s\n"
+                           "    app:template=%(testing_db_template:-none)s\n"
+                           "    buildout:newest=false\n")["a"]
+    factory = make_factory(spec, None, REGISTRY, load_registry())
+    capabilities, naming = factory.steps[:2]
+    # rendered once, by testing-db, when the name is known
+    assert capabilities.args[2] == ()
+    assert naming.kwargs["env"] == spec.env
+    buildout = next(f for f in factory.steps if f.kwargs.get("name") == "buildout")
+    command = render(buildout.kwargs["command"], props(testing_db="ci_a"))
+    assert command[-3:] == ["app:db=ci_a", "app:template=none", "buildout:newest=false"]
+    assert buildout.kwargs["command"][-1] == "buildout:newest=false"   # plain text
+
+
+def test_without_database_env_is_rendered_by_the_capability_step(tmp_path: Path) -> None:
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n"
+                           "env.X = %(prop:buildername)s\n")["a"]
+    factory = make_factory(spec, None, REGISTRY, load_registry())
+    assert factory.steps[0].args[2] == spec.env
+    assert "testing-db" not in names(factory.steps)

@@ -45,8 +45,8 @@ def test_step_order_and_cleanup_always_runs(tmp_path: Path) -> None:
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = db\n")["a"]
     factory = maker().make(spec)
     assert names(factory) == ["capabilities", "download-buildout", "ship-bootstrap.py",
-                              "bootstrap", "ship-buildout.py", "buildout", "createdb", "test",
-                              "dropdb"]
+                              "ship-develop_check.py", "bootstrap", "ship-buildout.py",
+                              "buildout", "check-develop", "createdb", "test", "dropdb"]
     assert factory.steps[-1].kwargs["alwaysRun"] is True
     assert not factory.steps[-3].kwargs.get("alwaysRun")
 
@@ -101,3 +101,53 @@ def test_workdirs_follow_the_cfg_location(tmp_path: Path) -> None:
     assert buildout_dir(loaded["t"]) == ("build/archive/proj", "buildout.cfg")
     assert cache_dir("build") == "../../buildout-caches"
     assert cache_dir("build/archive/proj") == "../../../../buildout-caches"
+
+
+def step_named(factory, name: str):
+    return next(f for f in factory.steps if f.kwargs.get("name") == name)
+
+
+def test_auto_watch_updates_the_checkouts_buildout_makes(tmp_path: Path) -> None:
+    """Issue 17: mr.developer keeps an existing checkout ('Skipped checkout of
+    existing package') unless always-checkout is force: a build triggered by
+    a commit there tested the previous commit."""
+    loaded = specs(tmp_path, "[on]\nbuildout = standalone a.cfg\nauto-watch = true\n"
+                             "[off]\nbuildout = standalone a.cfg\nauto-watch = true\n"
+                             "update-checkouts = false\n"
+                             "[mine]\nbuildout = standalone a.cfg\nauto-watch = true\n"
+                             "buildout-options = buildout:always-checkout=true\n"
+                             "[plain]\nbuildout = standalone a.cfg\n")
+    make = maker()
+    wrapped = {name: step_named(make.make(spec), "buildout").kwargs["command"]
+               for name, spec in loaded.items()}
+    # bin/buildout's own arguments, after the locking wrapper's '--'
+    commands = {name: command[command.index("--") + 1:] for name, command in wrapped.items()}
+    assert commands["on"][5:] == ["buildout:always-checkout=force"]
+    assert commands["off"][5:] == []
+    assert commands["mine"][5:] == ["buildout:always-checkout=true"]   # the manifest's wins
+    assert commands["plain"][5:] == []
+
+
+def test_bootstrap_packages_reach_the_bootstrap_script(tmp_path: Path) -> None:
+    loaded = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n"
+                             "bootstrap-packages = horse-with-no-namespace zope.event>=5\n"
+                             "[b]\nbuildout = standalone a.cfg\n")
+    make = maker()
+    a, b = (step_named(make.make(loaded[n]), "bootstrap").kwargs["command"] for n in "ab")
+    assert a[1:] == ["anybox-bootstrap.py", "--version", "6.0.1", "--venv", "venv",
+                     "--cache", "../../buildout-caches", "--require=horse-with-no-namespace",
+                     "--require=zope.event>=5"]
+    assert b[1:] == a[1:-2]
+
+
+def test_develop_check_runs_right_after_buildout(tmp_path: Path) -> None:
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n"
+                           "buildout-version = 2.13.8\n")["a"]
+    factory = maker().make(spec)
+    found = names(factory)
+    assert found[found.index("buildout") + 1] == "check-develop"
+    assert found.index("ship-develop_check.py") < found.index("bootstrap")
+    check = step_named(factory, "check-develop")
+    assert check.kwargs["command"] == ["venv/bin/python", "anybox-develop_check.py",
+                                       "--buildout-version", "2.13.8"]
+    assert check.kwargs["haltOnFailure"] and check.kwargs["workdir"] == "build"

@@ -94,8 +94,8 @@ def test_every_option(load_manifest_text, tmp_path):
     assert spec.nightly == parse_cron("0 3 * * 1-5")
     assert spec.nightly.day_of_week == (0, 1, 2, 3, 4)   # parsed on load, Monday = 0
     assert spec.buildout_version == "3.0.1"
-    assert spec.buildout_options == (("buildout", "newest", "false"),
-                                     ("versions", "psycopg2", "2.9.9"))
+    assert [(s, o, v.text) for s, o, v in spec.buildout_options] == [
+        ("buildout", "newest", "false"), ("versions", "psycopg2", "2.9.9")]
     assert spec.buildout_part == "openerp"
     assert spec.post_dl_steps == ("fetch-data",)
     assert spec.db_steps == ("simple_create", "final_dropdb")
@@ -401,4 +401,72 @@ def test_nightly(load_manifest_text, cron):
 
 def test_buildout_options_value_may_contain_equals(load_manifest_text):
     spec = load_manifest_text(f"[a]\n{GIT}\nbuildout-options = a:b=c=d\n  x:y=\n")["a"]
-    assert spec.buildout_options == (("a", "b", "c=d"), ("x", "y", ""))
+    assert [(s, o, v.text) for s, o, v in spec.buildout_options] == [
+        ("a", "b", "c=d"), ("x", "y", "")]
+
+
+# --------------------------------------------------------------------------- #
+# issue 17: update-checkouts, bootstrap-packages, buildout-options templates
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ("", False),
+    ("auto-watch = true\n", True),                      # on by default with auto-watch
+    ("auto-watch = true\nupdate-checkouts = false\n", False),
+    ("update-checkouts = yes\n", True),                 # explicit watch lines, say
+])
+def test_update_checkouts_defaults_to_auto_watch(load_manifest_text, options, expected):
+    assert load_manifest_text(f"[a]\n{GIT}\n{options}")["a"].update_checkouts is expected
+
+
+def test_bootstrap_packages_are_pip_requirements(load_manifest_text):
+    spec = load_manifest_text(f"[a]\n{GIT}\nbootstrap-packages = horse-with-no-namespace\n"
+                              "    zope.interface>=5,<7 coverage[toml]==7.4.0\n"
+                              "    horse-with-no-namespace\n")["a"]
+    assert spec.bootstrap_packages == ("horse-with-no-namespace", "zope.interface>=5,<7",
+                                       "coverage[toml]==7.4.0")
+    assert load_manifest_text(f"[a]\n{GIT}\n")["a"].bootstrap_packages == ()
+
+
+def test_bad_bootstrap_packages_are_errors_at_their_line(tmp_path):
+    manifest = write(tmp_path, "MANIFEST.cfg", f"""
+        [a]
+        {GIT}
+        bootstrap-packages = good
+            --index-url=http://evil.example.com/simple
+            https://evil.example.com/x.whl pkg@file:///tmp/x ../local
+            pkg;python_version<'3' pkg>= ok==1
+        """)
+    specs, messages = load_errors(manifest)
+    assert specs == {}
+    assert [m.split(": ", 3)[0] for m in messages] == [f"{manifest}:{n}" for n in
+                                                      (4, 5, 5, 5, 6, 6)]
+    assert "a pip option, not a requirement: '--index-url=http://evil" in messages[0]
+    assert all("URLs and paths are refused" in m for m in messages[1:4])
+    assert "environment markers are refused" in messages[4]
+    assert "not a pip requirement: 'pkg>='" in messages[5]
+    assert "e.g. horse-with-no-namespace" in messages[5]
+
+
+def test_buildout_options_are_templates(load_manifest_text):
+    spec = load_manifest_text(
+        f"[a]\n{GIT}\nbuildout-options = app:dsn=postgresql:///%(prop:testing_db)s\n"
+        "    buildout:x=100%%\n")["a"]
+    (_s, _o, dsn), (_s2, _o2, literal) = spec.buildout_options
+    assert dsn.properties == ("testing_db",)
+    assert literal.is_literal and literal.render(lambda _: None, lambda _: None) == "100%"
+
+
+def test_bad_buildout_option_template_is_an_error_at_its_column(tmp_path):
+    manifest = write(tmp_path, "MANIFEST.cfg", f"""
+        [a]
+        {GIT}
+        buildout-options = app:dsn=  %(oops
+            app:port=%(cap(port))s
+        """)
+    _specs, messages = load_errors(manifest)
+    assert messages[0].startswith(f"{manifest}:3: buildout [a] buildout-options: "
+                                  "malformed %(...)s reference")
+    assert messages[0].endswith("\n    app:dsn=  %(oops\n              ^")   # under the %
+    assert messages[1].startswith(f"{manifest}:4: buildout [a] buildout-options: "
+                                  "%(cap(port))s names no capability here")

@@ -63,7 +63,7 @@ install-modules.args = --without-demo=all "--note=a b;$(x)"
 update-odoo.log_errors = warn
 """)
     assert [name(f) for f in steps] == [
-        "testing-db", "dropdb-stale", "install-modules-test", "install-modules",
+        "check-develop", "dropdb-stale", "install-modules-test", "install-modules",
         "update-odoo", "final-dropdb"]
     named = by_name(steps)
     assert rendered(named["install-modules-test"], testing_db="ci_a") == [
@@ -88,7 +88,7 @@ def test_odoo_after_simple_create_reuses_its_database(tmp_path: Path) -> None:
                                            "post-buildout-steps = update-odoo\n"
                                            "update-odoo.addons = my_module\n")
     assert [name(f) for f in steps] == [
-        "testing-db", "dropdb-stale", "createdb", "update-odoo", "final-dropdb"]
+        "check-develop", "dropdb-stale", "createdb", "update-odoo", "final-dropdb"]
     assert rendered(steps[3], testing_db="x")[3:5] == ["-u", "my_module"]
 
 

@@ -216,9 +216,14 @@ def load(tmp_path: Path, section: str):
 
 
 def after_buildout(tmp_path: Path, section: str) -> list:
+    """The ``testing-db`` step if any (early in the build: it names the
+    database before templates are rendered), then the steps after
+    ``bin/buildout`` and its develop check."""
     factory = make_factory(load(tmp_path, section), None, REGISTRY, load_registry())
-    first = next(i for i, f in enumerate(factory.steps) if f.kwargs.get("name") == "buildout")
-    return factory.steps[first + 1:]
+    named = [name(f) for f in factory.steps]
+    naming = [factory.steps[named.index("testing-db")]] if "testing-db" in named else []
+    assert not naming or named.index("testing-db") < named.index("buildout")
+    return [*naming, *factory.steps[named.index("check-develop") + 1:]]
 
 
 def name(step) -> str:

@@ -259,7 +259,7 @@ def test_every_step_set_declares_its_options_and_wires_into_a_factory(tmp_path: 
                            errors=errors).make(specs["app"])
     assert not errors, errors.messages
     names = [f.kwargs.get("name") for f in factory.steps]
-    assert names[names.index("buildout") + 1:] == [
+    assert names[names.index("check-develop") + 1:] == [
         "pytest", "upload-junit", "pytest-summary", "nose", "functional", "static-analysis",
         "sphinx-doc", "upload-docs", "publish-docs", "ship-sf_package.py", "packaging",
         "ship-sf_autocommit.py", "autocommit"]

@@ -122,3 +122,29 @@ def test_malformed(text, column):
     rendered = exc.render(Location("MANIFEST.cfg", 9), "env.PGPORT")
     assert rendered.startswith(f"MANIFEST.cfg:9: env.PGPORT: malformed %(...)s reference "
                                f"at column {column}: ")
+
+
+# Buildbot's Interpolate writes %(prop:NAME)s: the form users write
+# (issue 17: env.TEST_DSN = postgresql:///%(prop:testing_db)s).
+@pytest.mark.parametrize(("text", "expected"), [
+    ("postgresql:///%(prop:buildername)s", "postgresql:///app-pg13"),
+    ("%(prop:nope:-fallback)s", "fallback"),
+    ("%(prop:buildername:+yes)s", "yes"),
+    ("%(prop:zero)s", "0"),
+])
+def test_prop_prefix_names_a_property(text, expected):
+    assert render(text) == expected
+    (ref,) = (p for p in parse_template(text).parts if isinstance(p, Ref))
+    assert not ref.is_cap and not ref.key.startswith("prop:")
+
+
+def test_properties_and_literal_templates():
+    assert parse_template("a %(prop:x)s %(cap(port))s %(y:-z)s").properties == ("x", "y")
+    assert parse_template("100%% plain").is_literal
+    assert not parse_template("%(x)s").is_literal
+
+
+@pytest.mark.parametrize("text", ["%(prop:)s", "%(prop:cap(port))s", "%(prop:prop:x)s"])
+def test_prop_prefix_needs_a_property_name(text):
+    with pytest.raises(ParseError):
+        parse_template(text)

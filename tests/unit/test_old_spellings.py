@@ -216,3 +216,19 @@ def test_old_port_reservation_loads_as_port_options(tmp_path: Path) -> None:
         "is reserved without odoo.use-port = true",
     ]:
         assert expected in text, expected
+
+
+def test_the_old_spellings_name_our_odoo_step_sets_and_their_options() -> None:
+    """The parsing layer's copy of the Odoo set names (it may not import
+    the step sets) matches the step sets: the ones taking ``port`` and
+    ``addons``, and those of them with ``port_option``."""
+    from anybox_buildbot import deprecated
+    from anybox_buildbot.subfactories import builtin_step_sets
+    from anybox_buildbot.subfactories.ports import OPTIONAL
+
+    assert set(deprecated.ADDONS_STEP_SETS) == set(OPTIONAL)
+    sets = builtin_step_sets()
+    for name in deprecated.ADDONS_STEP_SETS:
+        options = {option.name for option in sets[name].schema.options}
+        assert {"addons", "port", "ports"} <= options, name
+        assert ("port_option" in options) == (name in deprecated.PORT_OPTION_STEP_SETS), name

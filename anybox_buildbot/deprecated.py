@@ -211,9 +211,9 @@ def manifest_options(subject: str, options: Mapping[str, IniOption]
         else:
             notes.append(Diagnostic(
                 option.location, f"{old} ignored: no Odoo step set here takes it", old,
-                "the original ran install-modules-test by default; name a step set, e.g. "
-                "post-buildout-steps = install-modules-test, and write "
-                "install-modules-test.addons", f"{subject} {old}", CATEGORY))
+                "the original's default build is the step set odoo-default here: write "
+                "post-buildout-steps = odoo-default and odoo-default.addons ('anybox-buildbot "
+                "migrate' does)", f"{subject} {old}", CATEGORY))
     _use_port(result, named, subject, notes)
     for key, option in list(result.items()):
         if key.startswith("env.") and "%(prop:" in option.value:
@@ -280,7 +280,8 @@ def worker_options(subject: str, options: Mapping[str, IniOption]
     return result, fractional, tuple(notes)
 
 
-__all__ = ["ADDONS_OPTIONS", "ADDONS_STEP_SETS", "CATEGORY", "DEFAULT_PORTS", "OPTION_ALIASES",
+__all__ = ["ADDONS_OPTIONS", "ADDONS_STEP_SETS", "CATEGORY", "DEFAULT_PORTS", "OLD_PORT_OPTION",
+           "OPTION_ALIASES",
            "PORT_MAX", "PORT_MIN", "PORT_OPTION_STEP_SETS", "PORT_STEP", "USE_PORT",
            "STEP_OPTION_ALIASES", "STEP_SET_ALIASES", "WORKER_OPTION_ALIASES",
            "capability_line", "manifest_options", "port_options", "prop_template", "step_set_name",

@@ -43,8 +43,19 @@ STEP_OPTION_ALIASES: dict[str, str] = {
 OPTION_ALIASES: dict[str, str] = {"bootstrap-version": "buildout-version"}
 #: The original's list of modules, one option for every Odoo step set.
 ADDONS_OPTIONS = ("odoo-addons", "openerp-addons")
-#: Our Odoo step sets taking an ``addons`` option.
-ADDONS_STEP_SETS = ("install-modules-test", "install-modules", "update-odoo")
+#: Our Odoo step sets taking an ``addons`` option (and ``port``, ``ports``).
+ADDONS_STEP_SETS = ("install-modules-test", "install-modules", "update-odoo", "odoo-default",
+                    "openerpcommand-initialize-tests")
+#: Of these, those that start the server itself, with ``port_option``.
+PORT_OPTION_STEP_SETS = ADDONS_STEP_SETS[:-1]
+#: The original's port reservation for its Odoo step sets: ``odoo.use-port
+#: = true`` took a port of ``odoo.http-port-min`` to ``-max`` (these
+#: defaults), every ``-step`` ports, and passed it as ``--xmlrpc-port``
+#: (``--port`` for openerp-command). Here a build takes one port.
+USE_PORT = "odoo.use-port"
+PORT_MIN, PORT_MAX, PORT_STEP = "odoo.http-port-min", "odoo.http-port-max", "odoo.http-port-step"
+DEFAULT_PORTS = ("6069", "7068")
+OLD_PORT_OPTION = "--xmlrpc-port"
 STEP_LIST_OPTIONS = ("post-dl-steps", "db-steps", "post-buildout-steps")
 #: Old worker options -> ours.
 WORKER_OPTION_ALIASES: dict[str, str] = {"passwd": "password"}
@@ -57,6 +68,63 @@ _DECIMAL = re.compile(r"[0-9]+\.[0-9]+|\.[0-9]+")
 #: ``bin=`` naming an interpreter (``python2.6``, ``/usr/bin/python3``):
 #: the original's meaning; ours is a directory.
 _PYTHON_BIN = re.compile(r"(?P<head>(?:^|\s)bin=)(?P<value>(?:\S*/)?python[0-9.]*)(?=\s|$)")
+
+
+def _option(name: str, text: str, where: IniOption) -> IniOption:
+    """A one-line option written for ``where``'s line (its location)."""
+    return IniOption(name, where.location, ((text, where.first_location),))
+
+
+def port_options(target: str, first: str, last: str) -> dict[str, str]:
+    """The options of our step set ``target`` that reserve a port as
+    ``odoo.use-port = true`` did: ``port``, ``port_option`` (what the
+    original passed), ``ports`` (its range)."""
+    result = {f"{target}.port": "true"}
+    if target in PORT_OPTION_STEP_SETS:
+        result[f"{target}.port_option"] = OLD_PORT_OPTION
+    result[f"{target}.ports"] = f"{first.strip()}-{last.strip()}"
+    return result
+
+
+def _use_port(result: dict[str, IniOption], named: set[str], subject: str,
+              notes: list[Diagnostic]) -> None:
+    """``odoo.use-port`` and ``odoo.http-port-*`` -> ``NAME.port``,
+    ``NAME.port_option``, ``NAME.ports`` of each Odoo set named."""
+    use = result.pop(USE_PORT, None)
+    bounds = {key: result.pop(key, None) for key in (PORT_MIN, PORT_MAX, PORT_STEP)}
+    if bounds[PORT_STEP] is not None:
+        notes.append(Diagnostic(
+            bounds[PORT_STEP].location, f"{PORT_STEP} ignored: a build takes one port here",
+            PORT_STEP, f"remove {PORT_STEP}", f"{subject} {PORT_STEP}", CATEGORY))
+    if use is None or use.value.strip().lower() != "true":
+        for key in (USE_PORT, PORT_MIN, PORT_MAX):
+            option = use if key == USE_PORT else bounds[key]
+            if option is not None:
+                notes.append(Diagnostic(option.location, f"{key} ignored: no port is "
+                                        f"reserved without {USE_PORT} = true", key,
+                                        f"remove {key}", f"{subject} {key}", CATEGORY))
+        return
+    targets = [s for s in ADDONS_STEP_SETS if s in named]
+    if not targets:
+        notes.append(Diagnostic(
+            use.location, f"{USE_PORT} ignored: no Odoo step set here takes a port", USE_PORT,
+            "name the step set, e.g. post-buildout-steps = odoo-default, and write "
+            "odoo-default.port = true", f"{subject} {USE_PORT}", CATEGORY))
+        return
+    first, last = (bounds[key].value if bounds[key] is not None else default
+                   for key, default in zip((PORT_MIN, PORT_MAX), DEFAULT_PORTS, strict=True))
+    written = []
+    for target in targets:
+        for name, text in port_options(target, first, last).items():
+            if name not in result:
+                where = (bounds[PORT_MIN] or bounds[PORT_MAX]) if name.endswith(".ports") \
+                    else None
+                result[name] = _option(name, text, where or use)
+                written.append(f"{name} = {text}")
+    notes.append(_note(use.location, USE_PORT, ", ".join(written) or "nothing new",
+                       f"{subject} {USE_PORT}", use.value,
+                       hint="write the new spelling ('anybox-buildbot migrate' rewrites the "
+                       "file); build-ports in workers.cfg gives a worker's own range"))
 
 
 def _note(location: Location, old: str, new: str, subject: str, text: str | None = None,
@@ -143,9 +211,10 @@ def manifest_options(subject: str, options: Mapping[str, IniOption]
         else:
             notes.append(Diagnostic(
                 option.location, f"{old} ignored: no Odoo step set here takes it", old,
-                "the original ran install-modules-test by default; name a step set, e.g. "
-                "post-buildout-steps = install-modules-test, and write "
-                "install-modules-test.addons", f"{subject} {old}", CATEGORY))
+                "the original's default build is the step set odoo-default here: write "
+                "post-buildout-steps = odoo-default and odoo-default.addons ('anybox-buildbot "
+                "migrate' does)", f"{subject} {old}", CATEGORY))
+    _use_port(result, named, subject, notes)
     for key, option in list(result.items()):
         if key.startswith("env.") and "%(prop:" in option.value:
             texts = [prop_template(text) for text, _ in option.lines]
@@ -211,7 +280,9 @@ def worker_options(subject: str, options: Mapping[str, IniOption]
     return result, fractional, tuple(notes)
 
 
-__all__ = ["ADDONS_OPTIONS", "ADDONS_STEP_SETS", "CATEGORY", "OPTION_ALIASES",
+__all__ = ["ADDONS_OPTIONS", "ADDONS_STEP_SETS", "CATEGORY", "DEFAULT_PORTS", "OLD_PORT_OPTION",
+           "OPTION_ALIASES",
+           "PORT_MAX", "PORT_MIN", "PORT_OPTION_STEP_SETS", "PORT_STEP", "USE_PORT",
            "STEP_OPTION_ALIASES", "STEP_SET_ALIASES", "WORKER_OPTION_ALIASES",
-           "capability_line", "manifest_options", "prop_template", "step_set_name",
+           "capability_line", "manifest_options", "port_options", "prop_template", "step_set_name",
            "worker_options"]

@@ -51,6 +51,8 @@ class Setup:
     rest: Rest
     app_work: Path
     shared: Path
+    own_work: Path
+    addons_work: Path
 
     def builds(self, builder: str) -> list[dict]:
         return self.rest.get(f"builders/{builder}/builds")["builds"]
@@ -67,6 +69,17 @@ class Setup:
             return None
         return wait_for(finished, BUILD_TIMEOUT, interval=0.5,
                         what=f"a change-triggered build of {builder}")
+
+
+def new_repo(root: Path, name: str, files: dict[str, str]) -> tuple[Path, str]:
+    """A bare repository with one commit on master, and a clone to commit in."""
+    bare = root / f"{name}.git"
+    git(root, "init", "-q", "--bare", "-b", "master", str(bare))
+    work = root / f"{name}-work"
+    git(root, "clone", "-q", str(bare), str(work))
+    git(work, "symbolic-ref", "HEAD", "refs/heads/master")
+    commit(work, files, "first", "master")
+    return work, f"file://{bare}"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +105,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         git(work, "checkout", "-q", "-b", branch)
         git(work, "push", "-q", "origin", branch)
     url = f"file://{bare}"
+    # watched: a buildout of its own repository, with a watch line for a
+    # second one (an addons repository): both trigger its builds
+    own_work, own_url = new_repo(root, "own", {"buildout.cfg": "[buildout]\nparts =\n"})
+    addons_work, addons_url = new_repo(root, "addons", {"ADDON": "one\n"})
     archive = root / "proj.tar.gz"
     subprocess.run(["tar", "-czf", str(archive), "-C", str(work), "--exclude=.git",
                     "--transform=s,^\\.,proj,", "."], check=True)
@@ -120,11 +137,16 @@ auto-watch = true
 
 [arch]
 buildout = archive {archive} proj/buildout.cfg
+
+[watched]
+buildout = git {own_url} master buildout.cfg
+watch = git {addons_url} master
+test-command = true
 """)
     (master_dir / "workers.cfg").write_text("[w1]\npassword = vcs-pass\n")
     config = functools.partial(simple_master_cfg, kwargs=f", poll_interval={POLL}")
     with running_master(master_dir, {"w1": "vcs-pass"}, config) as master:
-        yield Setup(root, master, master.rest, work, shared)
+        yield Setup(root, master, master.rest, work, shared, own_work, addons_work)
 
 
 def force(setup: Setup, builder: str, **props) -> tuple[dict, dict]:
@@ -200,3 +222,22 @@ def test_archive_buildout_is_unpacked_and_built(setup: Setup) -> None:
     assert build["results"] == 0, build["state_string"]
     assert "unpacked" in setup.rest.step_log(build["buildid"], "fetch-archive")
     assert "two" in setup.rest.step_log(build["buildid"], "test")
+
+
+def test_own_repository_stays_watched_next_to_a_watch_line(setup: Setup) -> None:
+    """As in anybox.buildbot.odoo: a ``watch`` line for a second repository
+    adds a trigger; a commit to the buildout's own repository still builds."""
+    time.sleep(POLL * 2)  # pollers have recorded the initial heads
+    before = len(setup.builds("watched"))
+    own = commit(setup.own_work, {"buildout.cfg": "[buildout]\nparts =\n# 2\n"}, "own 2",
+                 "master")
+    build = setup.wait_new_build("watched", before)
+    assert build["results"] == 0, build["state_string"]
+    props = setup.rest.build_properties(build["buildid"])
+    assert props["got_revision"] == own
+    commit(setup.addons_work, {"ADDON": "two\n"}, "addons 2", "master")
+    build = setup.wait_new_build("watched", before + 1)
+    assert build["results"] == 0, build["state_string"]
+    changes = setup.rest.get(f"builds/{build['buildid']}/changes")["changes"]
+    assert [c["comments"] for c in changes] == ["addons 2"]
+    assert len(setup.builds("watched")) == before + 2

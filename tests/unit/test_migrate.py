@@ -47,6 +47,35 @@ install-modules-test.addons = sale
 
 [bare]
 buildout = standalone bare.cfg
+
+[ocb-7.0]
+buildout = bzr lp:~acme/ocb-buildout/7.0 buildout.cfg
+buildout-part = openerp
+post-buildout-steps = openerpcommand-initialize-tests
+openerp-addons = crm
+odoo.use-port = true
+build-for = postgresql >= 9.6 < 10 OR == 13
+
+[funkload]
+buildout = hg https://hg.example.com/funkload default buildout.cfg
+watch = hg https://hg.example.com/funkload-addons default
+        git https://git.example.com/shop/addons.git 16.0
+odoo-addons = sale
+post-buildout-steps = install-modules-test
+                      functional
+functional.commands = examples/sales/run.sh examples/stock/run.sh
+functional.parts = funkload
+functional.wait = 45
+functional.port-step = 5
+start-command = bin/start_shop
+build-requires = debian-based
+build-for = postgresql == 13
+
+[funkload-ported]
+inherit = funkload
+odoo.use-port = true
+odoo.http-port-min = 7100
+odoo.http-port-max = 7199
 """
 
 OLD_WORKERS = """\
@@ -54,14 +83,17 @@ OLD_WORKERS = """\
 [pg-box]
 passwd = first
 capability = postgresql 9.6 port=5432
-             postgresql 13 port=5433
+             postgresql 13 port=5433 bin=/usr/lib/postgresql/13/bin lib=/usr/lib/postgresql/13/lib
              python 2.7 bin=/usr/bin/python2.7
+             debian-based
 worker_priority = 1.5
+notify_on_missing = ci@example.com
 
 [private-box]
 password = second
 capability = postgresql 13
-             private-code-access
+\t     private-code-access
+build-only-if-requires = private-code-access
 worker_priority = 2
 max_builds = 2
 """
@@ -71,23 +103,57 @@ def test_manifest_diff_and_what_is_left() -> None:
     migration = migrate_manifest(OLD_MANIFEST, "MANIFEST.cfg")
     new = migration.new
     assert "buildout-version = 2.13.8" in new and "bootstrap-version" not in new
-    assert "install-modules-test.addons = sale, stock" in new
-    assert "install-modules-test.addons = crm" in new
-    assert "post-buildout-steps = install-modules-test\n" in new
-    assert "post-buildout-steps = sphinx-doc" in new
-    assert "sphinx-doc.source = doc" in new
-    assert "env.PGCLUSTER = %(pg_version:-)s/main" in new
     assert "# shared by every buildout" in new          # comments stay
     assert "-bootstrap-version = 2.13.8" in migration.diff()
+    # the original's default build, in one line; its script bin/start_odoo
+    assert {"buildout-part = start_odoo", "post-buildout-steps = odoo-default",
+            "odoo-default.addons = sale, stock"} <= set(section(new, "shop-16.0"))
+    assert "db-steps" not in new.split("[shop-16.0-docs]")[0]
+    assert {"buildout-part = start_odoo", "post-buildout-steps = odoo-default"} <= set(
+        section(new, "bare"))
+    # a section naming its steps gets the original's default database
+    assert {"post-buildout-steps = sphinx-doc", "sphinx-doc.source = doc",
+            "db-steps = simple_create"} <= set(section(new, "shop-16.0-docs"))
+    assert {"buildout-part = start_openerp", "install-modules-test.addons = crm",
+            "post-buildout-steps = install-modules-test", "db-steps = simple_create",
+            "env.PGCLUSTER = %(pg_version:-)s/main"} <= set(section(new, "hg-project"))
+    # openerp-command keeps the part: bin/openerp_command; the port as before
+    assert section(new, "ocb-7.0")[1:7] == [
+        "buildout-part = openerp", "post-buildout-steps = openerpcommand-initialize-tests",
+        "openerpcommand-initialize-tests.addons = crm",
+        "openerpcommand-initialize-tests.port = true",
+        "openerpcommand-initialize-tests.ports = 6069-7068",
+        "build-for = postgresql >= 9.6 < 10 OR == 13"]
+    # the original's functional: a server on a reserved port, scripts given
+    # the port and the database, one per line; start-command is the script
+    funkload = section(new, "funkload")
+    assert funkload[6:12] == [
+        "functional-odoo.port_db_args = true", "functional-odoo.port_option = --xmlrpc-port",
+        "functional-odoo.commands = examples/sales/run.sh", "    examples/stock/run.sh",
+        "functional-odoo.parts = funkload", "functional-odoo.wait = 45"]
+    assert funkload[4:6] == ["post-buildout-steps = install-modules-test",
+                             "                      functional-odoo"]
+    assert {"buildout-part = start_shop", "functional-odoo.ports = 9069-10068"} <= set(funkload)
+    assert not [line for line in funkload if line.startswith(("start-command", "functional."))]
+    # inherited: only what differs, one range for the build's one port
+    assert section(new, "funkload-ported") == [
+        "inherit = funkload", "install-modules-test.port = true",
+        "install-modules-test.port_option = --xmlrpc-port",
+        "install-modules-test.ports = 7100-7199", "functional-odoo.ports = 7100-7199"]
+    assert "MANIFEST.cfg:55: [funkload] functional.port-step: removed (a build takes one " \
+        "port here)" in migration.changes
     assert migration.left == [
         "MANIFEST.cfg:17: [shop-16.0-docs] doc.upload-dir: no equivalent option of "
         "sphinx-doc (options: source, build-dir, command, args)",
         "MANIFEST.cfg:26: [hg-project] bootstrap-virtualenv: the bootstrap always makes a "
         "virtualenv here",
-        "MANIFEST.cfg:35: [bare]: the original's default install-modules-test needs a "
-        "module list here (odoo-addons): the section keeps our default, "
-        "post-buildout-steps = test",
     ]
+
+
+def section(text: str, name: str) -> list[str]:
+    """The non-empty lines of section ``[name]`` of ``text``."""
+    lines = text.split(f"[{name}]\n", 1)[1].split("\n[", 1)[0].splitlines()
+    return [line for line in lines if line.strip()]
 
 
 def test_workers_diff() -> None:
@@ -116,31 +182,61 @@ def test_migrated_files_load_as_the_original_users_expect(tmp_path: Path, capsys
     code = main(["migrate", "--manifest", str(manifest), "--workers", str(workers),
                  "--write"])
     out = capsys.readouterr().out
-    assert code == 1 and "could not convert (3):" in out
+    assert code == 1 and "could not convert (2):" in out
     assert f"+++ {workers} (anybox_buildbot)" in out
     manifest.write_text("\n".join(line for line in manifest.read_text().splitlines()
                                   if not line.startswith(("doc.upload-dir",
                                                           "bootstrap-virtualenv"))) + "\n")
     conf = BuildoutsConfigurator(str(root), {})
     conf.populate()
-    assert not [d for d in conf.warnings.diagnostics if d.category == "deprecation"]
+    # bzr is not polled here: said once, as a warning; nothing else to say
+    assert conf.warnings.messages == [
+        "buildouts/MANIFEST.cfg:44: bzr repository lp:~acme/ocb-buildout/7.0 is not polled "
+        "(Buildbot 4 has no bzr poller); buildouts ocb-7.0 build on force or nightly only"]
     builders = {b.name: b for b in conf.config["builders"]}
-    assert sorted(builders) == ["bare", "hg-project", "release", "shop-16.0-docs-pg13",
-                                "shop-16.0-docs-pg9.6", "shop-16.0-pg13", "shop-16.0-pg9.6"]
-    assert builders["hg-project"].workernames == ["private-box"]
-    assert builders["shop-16.0-pg9.6"].workernames == ["pg-box"]
+    # one builder per PostgreSQL version build-for allows (OR included)
+    # and some worker has; private-box runs only what requires its code
+    # access (build-only-if-requires), on its own
+    assert {name: b.workernames for name, b in builders.items()} == {
+        "bare": ["pg-box"], "funkload-pg13": ["pg-box"], "funkload-ported-pg13": ["pg-box"],
+        "hg-project": ["private-box"], "ocb-7.0-pg13": ["pg-box"],
+        "ocb-7.0-pg9.6": ["pg-box"], "release": ["pg-box"],
+        "shop-16.0-docs-pg13": ["pg-box"], "shop-16.0-docs-pg9.6": ["pg-box"],
+        "shop-16.0-pg13": ["pg-box"], "shop-16.0-pg9.6": ["pg-box"]}
     assert builders["shop-16.0-pg9.6"].tags == ["mature"]
     workers = {w.name: w for w in conf.config["workers"]}
     assert workers["pg-box"].password == "first"
     assert workers["pg-box"].properties.getProperty("worker_priority") == 15
+    assert workers["private-box"].properties.getProperty("worker_priority") == 20
+    # the buildouts' own git/hg repositories and their watch lines
     polled = sorted(s.name for s in conf.config["change_source"])
     assert polled == ["anybox-git:https://git.example.com/shop/addons.git",
                       "anybox-git:https://git.example.com/shop/buildout.git",
+                      "anybox-hg:https://hg.example.com/funkload",
+                      "anybox-hg:https://hg.example.com/funkload-addons",
                       "anybox-hg:https://hg.example.com/project"]
     spec = conf.buildouts["shop-16.0"]
-    assert spec.db_steps == ("simple_create",) and spec.buildout_part == "odoo"
-    assert spec.post_buildout_steps == ("install-modules-test",)
-    assert spec.buildout_version == "2.13.8"
-    # a second run has nothing left to do on the workers
-    assert migrate_workers(workers_text := (root / "workers.cfg").read_text()).new \
-        == workers_text
+    assert spec.post_buildout_steps == ("odoo-default",) and spec.db_steps == ()
+    assert spec.buildout_part == "start_odoo" and spec.buildout_version == "2.13.8"
+    assert spec.step_options["odoo-default"]["addons"] == ("sale", "stock")
+    assert conf.buildouts["bare"].step_options["odoo-default"]["addons"] == ("all",)
+    hg = conf.buildouts["hg-project"]
+    assert (hg.db_steps, hg.post_buildout_steps) == (("simple_create",),
+                                                     ("install-modules-test",))
+    ocb = conf.buildouts["ocb-7.0"]
+    assert ocb.buildout_part == "openerp"
+    assert ocb.step_options["openerpcommand-initialize-tests"]["port"] is True
+    funkload = conf.buildouts["funkload"]
+    assert funkload.buildout_part == "start_shop"
+    functional = funkload.step_options["functional-odoo"]
+    assert functional["commands"] == (("examples/sales/run.sh",), ("examples/stock/run.sh",))
+    assert functional["port_db_args"] is True and functional["wait"] == 45
+    assert functional["port_option"] == "--xmlrpc-port" and functional["parts"] == ("funkload",)
+    ported = conf.buildouts["funkload-ported"].step_options
+    assert str(ported["functional-odoo"]["ports"]) == "7100-7199"
+    assert str(ported["install-modules-test"]["ports"]) == "7100-7199"
+    # a second run has nothing left to do
+    for path, again in ((root / "workers.cfg", migrate_workers),
+                        (manifest, migrate_manifest)):
+        text = path.read_text()
+        assert again(text).new == text, path

@@ -160,3 +160,75 @@ def test_a_force_scheduler_of_master_cfg_is_a_clear_error(tmp_path: Path) -> Non
         "BuildoutsConfigurator: master.cfg already has a scheduler named 'force' "
         "(ForceScheduler) (populate() makes one ForceScheduler 'force' for every builder, "
         "with the 'Buildout tag' field: remove yours from master.cfg (or rename it))"]
+
+
+PORT_MANIFEST = """\
+[odoo-ports]
+buildout = git https://git.example.com/acme/buildout.git 16.0 buildout.cfg
+buildout-part = start_odoo
+post-buildout-steps = install-modules-test, update-odoo
+odoo-addons = sale
+odoo.use-port = true
+odoo.http-port-min = 7000
+odoo.http-port-step = 5
+
+[ocb-7]
+buildout = git https://git.example.com/acme/ocb.git 7.0 buildout.cfg
+buildout-part = openerp
+db-steps = simple_create
+post-buildout-steps = openerpcommand-initialize-tests
+openerp-addons = crm
+odoo.use-port = true
+
+[no-port]
+buildout = git https://git.example.com/acme/other.git main buildout.cfg
+odoo.use-port = false
+"""
+
+
+def test_old_port_reservation_loads_as_port_options(tmp_path: Path) -> None:
+    """``odoo.use-port`` of the Odoo step sets: a port of the same range,
+    handed to the server with the same option as the original did."""
+    conf = populate(write_master(tmp_path, PORT_MANIFEST))
+    specs = conf.buildouts
+    for name in ("install-modules-test", "update-odoo"):
+        options = specs["odoo-ports"].step_options[name]
+        assert options["port"] is True and options["port_option"] == "--xmlrpc-port"
+        assert str(options["ports"]) == "7000-7068"
+        assert options["addons"] == ("sale",)
+    ocb = specs["ocb-7"].step_options["openerpcommand-initialize-tests"]
+    assert ocb["port"] is True and str(ocb["ports"]) == "6069-7068"
+    assert ocb["addons"] == ("crm",)
+    assert "port" not in specs["no-port"].step_options.get("test", {})
+    text = "\n".join(warnings_of(conf))
+    for expected in [
+        "MANIFEST.cfg:6: buildout [odoo-ports] odoo.use-port: odoo.use-port is the spelling "
+        "of anybox.buildbot.odoo, read as install-modules-test.port = true, "
+        "install-modules-test.port_option = --xmlrpc-port, install-modules-test.ports = "
+        "7000-7068, update-odoo.port = true",
+        "MANIFEST.cfg:8: buildout [odoo-ports] odoo.http-port-step: odoo.http-port-step "
+        "ignored: a build takes one port here",
+        "MANIFEST.cfg:15: buildout [ocb-7] openerp-addons: openerp-addons is the spelling of "
+        "anybox.buildbot.odoo, read as openerpcommand-initialize-tests.addons",
+        "read as openerpcommand-initialize-tests.port = true, "
+        "openerpcommand-initialize-tests.ports = 6069-7068",
+        "MANIFEST.cfg:20: buildout [no-port] odoo.use-port: odoo.use-port ignored: no port "
+        "is reserved without odoo.use-port = true",
+    ]:
+        assert expected in text, expected
+
+
+def test_the_old_spellings_name_our_odoo_step_sets_and_their_options() -> None:
+    """The parsing layer's copy of the Odoo set names (it may not import
+    the step sets) matches the step sets: the ones taking ``port`` and
+    ``addons``, and those of them with ``port_option``."""
+    from anybox_buildbot import deprecated
+    from anybox_buildbot.subfactories import builtin_step_sets
+    from anybox_buildbot.subfactories.ports import OPTIONAL
+
+    assert set(deprecated.ADDONS_STEP_SETS) == set(OPTIONAL)
+    sets = builtin_step_sets()
+    for name in deprecated.ADDONS_STEP_SETS:
+        options = {option.name for option in sets[name].schema.options}
+        assert {"addons", "port", "ports"} <= options, name
+        assert ("port_option" in options) == (name in deprecated.PORT_OPTION_STEP_SETS), name

@@ -469,8 +469,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (("force", cmd_force, "force a build through the master's "
                               "REST API"),
-                             ("status", cmd_status, "list a running master's workers and "
-                              "running builds")):
+                             ("status", cmd_status, "list the masters, the workers "
+                              "(their master) and running builds")):
         p = command(name, text)
         if name == "force":
             p.add_argument("builder", metavar="BUILDER", help="the builder's name")

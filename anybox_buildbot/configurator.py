@@ -135,6 +135,7 @@ class BuildoutsConfigurator:
         #: Prefixes of the repositories any auto-watch report may add; None:
         #: each buildout's own hosts (``watching.default_allowed``).
         self.auto_watch_allowed = _prefixes(auto_watch_allowed)
+        #: Where masters before shared reports kept them (still read, never written).
         self.watch_dir = self.basedir / WATCH_DIR
         #: Secrets a manifest's ``token=%(secret:NAME)s`` may name; None: any
         #: but those the master uses itself (``_reserved_secrets``).

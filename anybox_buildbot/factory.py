@@ -76,6 +76,8 @@ class FactoryMaker:
         self.choices = choices if choices is not None else ChoiceBook()
         self.registry = registry
         self.step_sets = step_sets
+        # Set by a configurator: its builds report what they watch (stored in
+        # the database; the folder only holds reports of older masters).
         self.watch_dir = watch_dir
         self.master_dir = master_dir
         self.errors = errors if errors is not None else Errors()

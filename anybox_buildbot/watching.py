@@ -1,7 +1,8 @@
 """What to watch: repositories and branches per buildout, merged per repository.
 
 Pure functions: ``watch`` lines of the manifests plus the ``auto-watch``
-reports uploaded by builds (``watch/<buildout>.json``) become a map from
+reports of builds (stored in the masters' database, ``sharedstate``; older
+masters wrote ``watch/<buildout>.json``) become a map from
 each distinct repository to its watched branches and the buildouts that
 care. One poller per repository follows from it, whatever the number of
 buildouts watching it.

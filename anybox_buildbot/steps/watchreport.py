@@ -76,7 +76,8 @@ class StoreWatchReport(buildstep.BuildStep):
             decodeRC={None: SUCCESS, 0: SUCCESS})
         cmd.useLog(stdio)
         await self.runCommand(cmd)
-        if writer.overflow:
+        # a worker stops at ``maxsize`` and fails; one that ignores it overflows
+        if writer.overflow or (cmd.didFail() and writer.size >= MAX_REPORT_BYTES):
             return await self._give_up(f"The report is larger than {MAX_REPORT_BYTES} bytes: "
                                        "it was not stored.", "see the auto-watch step")
         if cmd.didFail():

@@ -6,7 +6,8 @@ Every master of a multi-master setup loads the same files and must build
 the same configuration, in the same order (docs/scale-out.rst). This
 script loads ``master.cfg`` with Buildbot's own ``FileLoader`` and prints
 the builders (name, workers, properties, tags, description, and every
-step with its arguments), workers, schedulers and change sources, in
+step with its arguments), workers, schedulers, change sources and
+services (the reporters), in
 Buildbot's order. Objects are described by class and attributes; memory
 addresses never appear, so two runs compare byte for byte. With
 ``--basedir-token``, the master directory is replaced by ``<BASEDIR>`` in
@@ -67,6 +68,7 @@ def describe(config: Any) -> dict:
         "workers": [canonical(w) for w in config.workers],
         "schedulers": [canonical(s) for s in config.schedulers.values()],
         "change_sources": [canonical(c) for c in config.change_sources],
+        "services": [canonical(s) for s in config.services.values()],
     }
 
 

@@ -321,3 +321,18 @@ def test_status_lists_masters_and_the_master_of_each_worker() -> None:
         "  w1                   connected to ci1:/srv/m1 2 builder(s): app, lib",
         "  w2                   connected to ci2:/srv/m2 1 builder(s): app",
         "  w3                   not connected  0 builder(s): "]
+
+
+# -- the upload step's writer ------------------------------------------------------
+
+def test_the_report_writer_keeps_at_most_its_limit() -> None:
+    """A worker is told the limit but may ignore it: the master counts too."""
+    from anybox_buildbot.steps.watchreport import BoundedWriter
+
+    writer = BoundedWriter(10)
+    writer.remote_write(b"12345")
+    writer.remote_write("6789")
+    assert (writer.data, writer.overflow) == (b"123456789", False)
+    writer.remote_write(b"ab")
+    writer.remote_write(b"c" * 1000)
+    assert writer.data == b"123456789" and writer.overflow

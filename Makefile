@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: install sysdeps test unit e2e demo bench lint docs dist clean
+.PHONY: install sysdeps crossbar test unit e2e demo bench lint docs dist clean
 
 $(DEMO_STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,20 @@ install: $(STAMP)
 sysdeps:
 	@bash tools/sysdeps.sh
 
+# The WAMP router of the multi-master end-to-end test, in a venv of its own:
+# crossbar is heavy (~430 MB) and not a dependency of the package (a master
+# only needs autobahn, which Buildbot already brings). Installed once per
+# clean checkout; the stamp keeps later `make test` runs from reinstalling.
+CROSSBAR_VENV ?= .venv-crossbar
+CROSSBAR_STAMP := $(CROSSBAR_VENV)/.installed-stamp
+
+$(CROSSBAR_STAMP):
+	@test -x $(CROSSBAR_VENV)/bin/python || $(PYTHON) -m venv $(CROSSBAR_VENV)
+	$(CROSSBAR_VENV)/bin/python -m pip install -q --disable-pip-version-check 'crossbar==26.10.*'
+	@touch $@
+
+crossbar: $(CROSSBAR_STAMP)
+
 # The documentation site, warnings as errors (a moved example, a broken
 # reference...). `make test` builds it first.
 docs: install
@@ -37,14 +51,14 @@ docs: install
 
 # Unit tests are independent and CPU-bound: two processes halve their time.
 # End-to-end tests start masters, workers and clusters: one at a time.
-test: install sysdeps docs
+test: install sysdeps crossbar docs
 	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 
-e2e: install sysdeps
+e2e: install sysdeps crossbar
 	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 demo: $(DEMO_STAMP) sysdeps
@@ -68,4 +82,4 @@ lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples
 
 clean:
-	rm -rf $(VENV) demo-run .pytest_cache docs/_build dist build
+	rm -rf $(VENV) $(CROSSBAR_VENV) demo-run .pytest_cache docs/_build dist build

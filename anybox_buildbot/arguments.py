@@ -23,6 +23,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from .errors import Errors, did_you_mean
+from .multimaster import parse_multi_master
 
 SUBJECT = "BuildoutsConfigurator"
 _PATH = "a path (str or os.PathLike)"
@@ -194,6 +195,8 @@ def check_configurator_arguments(args: Mapping[str, object]) -> None:
         value = args[name]
         check.check(name, value is None or isinstance(value, str),
                     "a str (a password may be '%(secret:NAME)s') or None", value)
+    # the database URL may hold a password: its messages mask it (multimaster.py)
+    parse_multi_master(args.get("multi_master"), check.errors)
     check.errors.raise_if_any()
 
 

@@ -38,6 +38,7 @@ from .forcewatch import (
 from .planview import diff, format_text, plan_data, to_json
 from .registry import BUILTIN_REGISTRY
 from .restclient import EXIT_NO_ANSWER, Client, RestError
+from .statusview import master_lines, worker_lines
 from .workers import WorkerSpec, load_workers
 
 DESCRIPTION = """\
@@ -305,12 +306,10 @@ def cmd_force(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     client = _client(args)
     builders = {b["builderid"]: name for name, b in client.builders().items()}
-    print("workers:")
-    for worker in sorted(client.workers(), key=lambda w: w["name"]):
-        state = "connected" if worker["connected_to"] else "not connected"
-        names = sorted(builders.get(c["builderid"], "?") for c in worker["configured_on"])
-        print(f"  {worker['name']:<20} {state:<14} {len(names)} builder(s): "
-              + ", ".join(names))
+    masters = client.masters()
+    names = {m["masterid"]: m["name"] for m in masters}
+    lines = master_lines(masters) + worker_lines(client.workers(), builders, names)
+    print("\n".join(lines))
     running = client.items("builds", "builds", complete="false")
     print(f"running builds: {len(running)}")
     for build in running:
@@ -473,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, text in (("force", cmd_force, "force a build through the master's "
                               "REST API"),
-                             ("status", cmd_status, "list a running master's workers and "
-                              "running builds")):
+                             ("status", cmd_status, "list the masters, the workers "
+                              "(their master) and running builds")):
         p = command(name, text)
         if name == "force":
             p.add_argument("builder", metavar="BUILDER", help="the builder's name")

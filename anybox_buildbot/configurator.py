@@ -33,15 +33,18 @@ from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
 from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
+from .multimaster import MultiMaster, parse_multi_master
+from .multimaster import apply as apply_multi_master
 from .notify import MailSettings, check_secrets
 from .pollers import PollInterval, make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
 from .rules import secret_name
+from .sharedstate import StoredReport, configured_db_url, read_stored_reports
 from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .vcsref import prefix_problem
-from .watching import WATCH_DIR, Repo, RepoWatch, collect, read_report
+from .watching import WATCH_DIR, Repo, RepoWatch, collect, parse_report, read_report
 from .workerchoice import chosen_worker_only, worker_parameter
 from .workers import WorkerSpec, load_workers
 
@@ -114,12 +117,15 @@ class BuildoutsConfigurator:
                  smtp_port: int = 25, smtp_user: str | None = None,
                  smtp_password: str | None = None,
                  tree_stable_timer: int = DEFAULT_TREE_STABLE_TIMER,
-                 fleet_page: bool = True) -> None:
+                 fleet_page: bool = True,
+                 multi_master: Mapping[str, str] | None = None) -> None:
         # master.cfg is Python: a wrong type is one ConfigError naming the
         # argument, before it can fail deep inside the load (arguments.py).
         check_configurator_arguments({k: v for k, v in locals().items() if k != "self"})
         self.basedir = Path(os.path.abspath(buildmaster_dir))
         self.config = buildmaster_config
+        #: Several masters on one database and message queue (None: one master).
+        self.multi_master = self._set_multi_master(multi_master)
         self.manifest_paths = tuple(manifest_paths)
         self.workers_paths = ((workers_path,) if isinstance(workers_path, (str, os.PathLike))
                               else tuple(workers_path))
@@ -130,6 +136,7 @@ class BuildoutsConfigurator:
         #: Prefixes of the repositories any auto-watch report may add; None:
         #: each buildout's own hosts (``watching.default_allowed``).
         self.auto_watch_allowed = _prefixes(auto_watch_allowed)
+        #: Where masters before shared reports kept them (still read, never written).
         self.watch_dir = self.basedir / WATCH_DIR
         #: Secrets a manifest's ``token=%(secret:NAME)s`` may name; None: any
         #: but those the master uses itself (``_reserved_secrets``).
@@ -160,6 +167,16 @@ class BuildoutsConfigurator:
             BuildoutsConfigurator.capture.append(self)
 
     # -- helpers -----------------------------------------------------------
+    def _set_multi_master(self, value: Mapping[str, str] | None) -> MultiMaster | None:
+        """``multi_master`` (checked by ``arguments``) into c['db'], c['mq'] and
+        c['multiMaster'], unless master.cfg already says otherwise."""
+        errors = Errors()
+        settings = parse_multi_master(value, errors)
+        if settings is not None:
+            apply_multi_master(settings, self.config, errors)
+        errors.raise_if_any()
+        return settings
+
     def _path(self, path: str | os.PathLike) -> tuple[str, str]:
         """(absolute path, name shown in messages)."""
         full = path if os.path.isabs(path) else os.path.join(self.basedir, path)
@@ -353,17 +370,10 @@ class BuildoutsConfigurator:
         if self._watch_cache is not None and self._watch_cache[0] == key:
             return self._watch_cache[1]
         reports = {}
+        stored = self._stored_reports()
         for spec in self.buildouts.values():
             if spec.auto_watch:
-                try:
-                    report = file_in(self.watch_dir, spec.name, ".json")
-                    old = file_in(self.watch_dir, spec.name)
-                except ValueError:  # never from a parsed manifest (confine.py)
-                    continue
-                if not report.exists() and old.is_file():
-                    report = old   # where anybox.buildbot.odoo's builds wrote it
-                found, warnings = read_report(report, spec.name,
-                                              os.path.relpath(report, self.basedir))
+                found, warnings = self._report_of(spec, stored)
                 for warning in warnings:
                     self.warnings.add(spec.location, warning, category="auto-watch",
                                       subject=f"buildout [{spec.name}] auto-watch")
@@ -375,6 +385,36 @@ class BuildoutsConfigurator:
             return result  # the load fails: nothing to cache
         self._watch_cache = (key, result)
         return result
+
+    def _stored_reports(self) -> dict[str, StoredReport]:
+        """The reports builds stored in the database (every master's), read
+        once per load; a database that cannot be read is a warning."""
+        if not any(spec.auto_watch for spec in self.buildouts.values()):
+            return {}
+        stored, problem = read_stored_reports(configured_db_url(self.config), self.basedir)
+        if problem:
+            self.warnings.add(None, problem, category="auto-watch")
+        return stored
+
+    def _report_of(self, spec: BuildoutSpec, stored: Mapping[str, StoredReport]
+                   ) -> tuple[tuple[Watch, ...], tuple[str, ...]]:
+        """The watches of ``spec``'s last report: the database's, else a file
+        ``watch/NAME.json`` (or ``watch/NAME``, where anybox.buildbot.odoo's
+        builds wrote it) of a master from before reports were shared."""
+        if spec.name in stored:
+            report = stored[spec.name]
+            return parse_report(report.raw, spec.name,
+                                f"auto-watch report of {report.source} (database)")
+        try:
+            path = file_in(self.watch_dir, spec.name, ".json")
+            old = file_in(self.watch_dir, spec.name)
+        except ValueError:  # never from a parsed manifest (confine.py)
+            return (), ()
+        if not path.exists() and old.is_file():
+            path = old
+        if not path.exists():
+            return (), ("no auto-watch report stored yet (its first build stores it)",)
+        return read_report(path, spec.name, os.path.relpath(path, self.basedir))
 
     def _reserved_secrets(self, workers: Iterable[WorkerSpec]) -> dict[str, str]:
         """Secrets the master uses itself -> what uses them (for messages)."""

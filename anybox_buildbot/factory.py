@@ -24,7 +24,6 @@ from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
-from .confine import SAFE_NAME_RULE, file_in
 from .dispatch import ChoiceBook
 from .errors import Errors, Location
 from .manifest import BuildoutSpec
@@ -42,10 +41,9 @@ from .steps.common import (
 )
 from .steps.develop import check_develop_step
 from .steps.source import source_steps
-from .steps.transfer import BestEffortUpload
+from .steps.watchreport import StoreWatchReport
 from .subfactories import BrokenStepSet, StepContext, StepSet, StepSetFactory, origin_of
 from .subfactories.db import database_naming
-from .watching import MAX_REPORT_BYTES
 
 WATCH_REPORT = ".anybox-watch.json"
 
@@ -80,6 +78,8 @@ class FactoryMaker:
         self.choices = choices if choices is not None else ChoiceBook()
         self.registry = registry
         self.step_sets = step_sets
+        # Set by a configurator: its builds report what they watch (stored in
+        # the database; the folder only holds reports of older masters).
         self.watch_dir = watch_dir
         self.master_dir = master_dir
         self.errors = errors if errors is not None else Errors()
@@ -191,29 +191,15 @@ class FactoryMaker:
 
     def _add_auto_watch(self, factory: BuildFactory, spec: BuildoutSpec, workdir: str,
                         cfg: str) -> None:
-        """Report the repositories the buildout uses; upload to ``watch/``.
-
-        The destination is checked again here (the manifest parser already
-        refuses such names): no spec, however made, writes outside watch/.
-        """
-        assert self.watch_dir is not None
-        try:
-            report = file_in(self.watch_dir, spec.name, ".json")
-        except ValueError:
-            self.errors.add(spec.location, "the auto-watch report of this buildout would be "
-                            f"written outside {self.watch_dir}", spec.name,
-                            hint=f"buildout names are {SAFE_NAME_RULE}",
-                            subject=f"buildout [{spec.name}]")
-            return
+        """Report the repositories the buildout uses; store the report in the
+        database every master reads (``steps.watchreport``)."""
         factory.addStep(ship("autowatch.py", workdir))
         factory.addStep(steps.ShellCommand(
             name="auto-watch", workdir=workdir, env=self.env, flunkOnFailure=False,
             warnOnFailure=True,
             command=["python3", "anybox-autowatch.py", cfg, WATCH_REPORT]))
-        factory.addStep(BestEffortUpload(
-            name="upload-auto-watch", workersrc=WATCH_REPORT, workdir=workdir,
-            masterdest=str(report), root=str(self.watch_dir),
-            purpose="the auto-watch report", maxsize=MAX_REPORT_BYTES, mode=0o644))
+        factory.addStep(StoreWatchReport(name="upload-auto-watch", workersrc=WATCH_REPORT,
+                                         buildout=spec.name, workdir=workdir))
 
 
 def _named_at(spec: BuildoutSpec, name: str) -> tuple[str, Location]:

@@ -266,6 +266,10 @@ class Client:
         """Configured builders by name (ids are database ids, not config order)."""
         return {b["name"]: b for b in self.items("builders", "builders")}
 
+    def masters(self) -> list[dict[str, Any]]:
+        """Every master of the database: one, or several (multi-master)."""
+        return self.items("masters", "masters")
+
     def workers(self) -> list[dict[str, Any]]:
         return self.items("workers", "workers")
 

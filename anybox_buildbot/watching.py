@@ -1,7 +1,8 @@
 """What to watch: repositories and branches per buildout, merged per repository.
 
 Pure functions: ``watch`` lines of the manifests plus the ``auto-watch``
-reports uploaded by builds (``watch/<buildout>.json``) become a map from
+reports of builds (stored in the masters' database, ``sharedstate``; older
+masters wrote ``watch/<buildout>.json``) become a map from
 each distinct repository to its watched branches and the buildouts that
 care. One poller per repository follows from it, whatever the number of
 buildouts watching it.
@@ -111,15 +112,9 @@ def _capped(warnings: list[str], what: str) -> tuple[str, ...]:
 
 def read_report(path: Path, buildout: str | None = None, display: str | None = None
                 ) -> tuple[tuple[Watch, ...], tuple[str, ...]]:
-    """Watches listed in one auto-watch report, and warnings for the rest.
-
-    The report comes from a worker, so it is untrusted: a file that is not
-    ``{"repos": [...]}`` (and nothing else) is ignored as a whole; an entry
-    that is not exactly ``{"vcs", "url", "branch"}`` with a URL and branch
-    its tool accepts (``vcsref``) is dropped with a warning naming the
-    buildout (``buildout``, default: the file's name) and the entry.
-    Warnings name the file as ``display`` (default: ``path``).
-    """
+    """Watches listed in one auto-watch report file (``parse_report``),
+    and warnings for the rest. Warnings name the file as ``display``
+    (default: ``path``); ``buildout`` defaults to the file's name."""
     name = buildout if buildout is not None else path.stem
     shown = display if display is not None else str(path)
     try:
@@ -128,13 +123,36 @@ def read_report(path: Path, buildout: str | None = None, display: str | None = N
         return (), (f"{shown}: no auto-watch report yet (it is written by the first build)",)
     except OSError as exc:
         return (), (f"{shown}: unreadable auto-watch report ignored: {exc.strerror}",)
+    if size > MAX_REPORT_BYTES:
+        return (), (f"{shown}: auto-watch report of {size} bytes ignored (limit "
+                    f"{MAX_REPORT_BYTES})",)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return (), (f"{shown}: unreadable auto-watch report ignored: {exc.strerror}",)
+    return parse_report(raw, name, shown)
+
+
+def parse_report(raw: bytes, buildout: str, shown: str
+                 ) -> tuple[tuple[Watch, ...], tuple[str, ...]]:
+    """Watches listed in one auto-watch report, and warnings for the rest.
+
+    The report comes from a worker, so it is untrusted: a report that is
+    not ``{"repos": [...]}`` (and nothing else) is ignored as a whole; an
+    entry that is not exactly ``{"vcs", "url", "branch"}`` with a URL and
+    branch its tool accepts (``vcsref``) is dropped with a warning naming
+    ``buildout`` and the entry. Warnings name the report as ``shown`` (a
+    file, or the shared database's record).
+    """
+    name = buildout
+    size = len(raw)
     if size == 0:
         return (), (f"{shown}: empty auto-watch report ignored",)
     if size > MAX_REPORT_BYTES:
         return (), (f"{shown}: auto-watch report of {size} bytes ignored (limit "
                     f"{MAX_REPORT_BYTES})",)
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         return (), (f"{shown}: malformed auto-watch report ignored: {exc}",)
     notes: tuple[str, ...] = ()

@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # our own files (none is called like that).
 WARNING = re.compile(r"\bwarning\b|[A-Za-z]+Warning\b", re.IGNORECASE)
 GENERATED = shutil.ignore_patterns(
-    ".git", "__pycache__", "*.py[cod]", ".venv", "dist", "build", "*.egg-info", "_build",
+    ".git", "__pycache__", "*.py[cod]", ".venv", ".venv-crossbar", "dist", "build",
+    "*.egg-info", "_build",
     ".pytest_cache", ".ruff_cache", ".hypothesis", "demo-run")
 
 

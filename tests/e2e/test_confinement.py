@@ -2,10 +2,11 @@
 
 The attacks of issue 10 that need a running master: a standalone file
 swapped for a symlink after the configuration was loaded, a section name
-that would write an auto-watch report outside ``watch/``, and a ``watch``
-folder the master cannot write into (the auto-watch upload is optional: it
-must end with WARNINGS and the tests must still run), and the same for the
-``results`` folder of JUnit reports.
+that would have written an auto-watch report outside ``watch/`` (reports
+are now stored in the database), an auto-watch report too big to be
+stored (the upload is optional: it must end with WARNINGS and the tests
+must still run), and a ``results`` folder the master cannot write JUnit
+reports into.
 """
 
 from __future__ import annotations
@@ -87,13 +88,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         yield Setup(root, master, master.rest)
 
 
-def test_a_file_in_place_of_the_watch_folder_only_warns(setup: Setup) -> None:
-    """Root ignores file modes, so the master cannot write into ``watch/``
-    because ``watch`` is a plain file. The upload step warns and says how to
-    fix it; the test step after it runs; the build is not an EXCEPTION."""
-    watch = setup.master.basedir / "watch"
-    shutil.rmtree(watch, ignore_errors=True)
-    watch.write_text("not a folder\n")
+def test_an_oversized_auto_watch_report_only_warns(setup: Setup) -> None:
+    """A report over 256 KiB (a buildout file listing thousands of sources)
+    is not stored: ``upload-auto-watch`` warns and says why, the test step
+    after it runs, the build is not an EXCEPTION. A normal report is then
+    stored in the master's database, where every master reads it."""
+    plain = setup.buildouts / "plain.cfg"
+    sources = "".join(f"s{i} = git https://git.example.com/{'x' * 150}/{i}.git\n"
+                      for i in range(2000))
+    plain.write_text(EMPTY_BUILDOUT + "\n[sources]\n" + sources)
     try:
         build, steps = setup.force("watched")
         assert build["results"] == WARNINGS, build["state_string"]
@@ -101,30 +104,15 @@ def test_a_file_in_place_of_the_watch_folder_only_warns(setup: Setup) -> None:
         assert steps["test"]["results"] == SUCCESS
         assert "tests ran" in setup.rest.step_log(build["buildid"], "test")
         problem = setup.rest.step_log(build["buildid"], "upload-auto-watch", "problem")
-        assert str(watch) in problem
-        assert "make it a folder the master can write to" in problem
+        assert "larger than 262144 bytes" in problem
+        assert setup.master.stored_watch_report("watched") is None
     finally:
-        watch.unlink()
-
-
-def test_a_folder_in_place_of_the_report_only_warns(setup: Setup) -> None:
-    """The master fails while it writes (not when it opens): the same."""
-    report = setup.master.basedir / "watch" / "watched.json"
-    shutil.rmtree(setup.master.basedir / "watch", ignore_errors=True)
-    (report / "keep").mkdir(parents=True)
-    try:
-        build, steps = setup.force("watched")
-        assert build["results"] == WARNINGS, build["state_string"]
-        assert steps["upload-auto-watch"]["results"] == WARNINGS
-        assert steps["test"]["results"] == SUCCESS
-        problem = setup.rest.step_log(build["buildid"], "upload-auto-watch", "problem")
-        assert str(report) in problem
-    finally:
-        shutil.rmtree(report)
+        plain.write_text(EMPTY_BUILDOUT)
     build, steps = setup.force("watched")
     assert build["results"] == SUCCESS, build["state_string"]
     assert steps["upload-auto-watch"]["results"] == SUCCESS
-    assert '"repos"' in report.read_text()
+    assert '"repos"' in (setup.master.stored_watch_report("watched") or "")
+    assert not (setup.master.basedir / "watch").exists()
 
 
 def test_a_file_in_place_of_the_results_folder_only_warns(setup: Setup) -> None:

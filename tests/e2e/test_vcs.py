@@ -198,8 +198,7 @@ def test_commits_trigger_exactly_the_watching_builders(setup: Setup) -> None:
 def test_auto_watch_adds_the_extended_repository(setup: Setup) -> None:
     build, _props = force(setup, "auto")
     assert build["results"] == 0, build["state_string"]
-    report = setup.master.basedir / "watch" / "auto.json"
-    assert str(setup.shared) in report.read_text()
+    assert str(setup.shared) in (setup.master.stored_watch_report("auto") or "")
     sources = setup.rest.get("changesources")["changesources"]
     assert not any(str(setup.shared) in s["name"] for s in sources)
     rc, output = setup.master.reconfig()

@@ -205,7 +205,7 @@ def test_auto_watch_report_attacks_are_dropped_and_the_rest_polled(setup: Setup)
     _script, marker = setup.evil("report")
     build = setup.force("auto")
     assert build["results"] in (0, 1), build["state_string"]
-    report = (setup.master.basedir / "watch" / "auto.json").read_text()
+    report = setup.master.stored_watch_report("auto") or ""
     assert "--upload-pack=" in report and "--config=hooks.pre-pull=" in report  # sent
     before = setup.master.log_text()
     rc, output = setup.master.reconfig()

@@ -619,6 +619,17 @@ class Master(_TwistdProcess):
         )
         return proc.returncode, proc.stdout
 
+    def stored_watch_report(self, buildout: str,
+                            db_url: str = "sqlite:///state.sqlite") -> str | None:
+        """The auto-watch report a build stored for ``buildout`` in the
+        master's database (as the masters read it), or None."""
+        from anybox_buildbot.sharedstate import read_stored_reports
+
+        stored, problem = read_stored_reports(db_url, self.basedir)
+        assert problem is None, problem
+        report = stored.get(buildout)
+        return report.raw.decode("utf-8") if report is not None else None
+
     def _after_stop(self) -> None:
         if self._wrote_pidfile:
             with contextlib.suppress(FileNotFoundError):

@@ -22,6 +22,7 @@ import argparse
 import configparser
 import inspect
 import io
+import json
 import os
 import re
 import shlex
@@ -98,6 +99,8 @@ def kind(path: Path) -> str | None:
         return "autowatch"
     if name.endswith(".service"):
         return "systemd"
+    if name == "config.json" and path.parent.name == "crossbar":
+        return "crossbar"
     if path.parent == PLUGIN and name in ("pyproject.toml", "flake8_stepset.py"):
         return "plugin"
     if name.endswith(".cfg"):
@@ -393,6 +396,23 @@ def test_stepset_plugin_example(tmp_path: Path, monkeypatch) -> None:
         "'max-line-length'?)",
         "buildout [app] flake8.max-line-length: expected a whole number: '20' (e.g. "
         "flake8.max-line-length = 100)"]
+
+
+def test_crossbar_config_serves_the_realm_and_url_of_the_scale_out_master() -> None:
+    """scale-out.rst: the router's realm, port and WebSocket path are the
+    ones the example master.cfg connects to (``crossbar check`` validates
+    the file itself in the multi-master end-to-end test's router)."""
+    (path,) = files_of("crossbar")
+    config = json.loads(path.read_text())
+    (router,) = config["workers"]
+    assert router["type"] == "router"
+    (realm,) = router["realms"]
+    (transport,) = router["transports"]
+    paths = [name for name, what in transport["paths"].items() if what["type"] == "websocket"]
+    master_cfg = (path.parent.parent / "master.cfg").read_text()
+    assert f'"realm": "{realm["name"]}"' in master_cfg
+    port = transport["endpoint"]["port"]
+    assert f'ws://mq.example.com:{port}/{paths[0]}"' in master_cfg
 
 
 def test_systemd_unit_runs_the_worker_from_its_virtualenv() -> None:

@@ -11,6 +11,7 @@ from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import FactoryMaker, buildout_dir, cache_dir
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
+from anybox_buildbot.steps.watchreport import StoreWatchReport
 from anybox_buildbot.subfactories import StepSet, builtin_step_sets, catalog_of
 
 
@@ -62,12 +63,16 @@ def test_identical_steps_are_shared_between_buildouts(tmp_path: Path) -> None:
     assert c.steps[-1].kwargs["command"] == ["bin/other"]
 
 
-def test_auto_watch_uploads_its_report_to_the_master(tmp_path: Path) -> None:
+def test_auto_watch_stores_its_report_in_the_database(tmp_path: Path) -> None:
+    """The report goes to the database every master reads, under the
+    buildout's name: no file of one master's directory."""
     spec = specs(tmp_path, "[a]\nbuildout = git file:///r.git main sub/b.cfg subdir=x\n"
                            "auto-watch = true\n")["a"]
     factory = maker().make(spec)
     upload = next(f for f in factory.steps if f.kwargs.get("name") == "upload-auto-watch")
-    assert upload.kwargs["masterdest"] == "/m/watch/a.json"
+    assert upload.step_class is StoreWatchReport
+    assert upload.kwargs["buildout"] == "a"
+    assert "masterdest" not in upload.kwargs
     assert upload.kwargs["workdir"] == "build/x/sub"
     buildout = next(f for f in factory.steps if f.kwargs.get("name") == "buildout")
     assert buildout.kwargs["command"][:8] == [
@@ -78,9 +83,10 @@ def test_auto_watch_uploads_its_report_to_the_master(tmp_path: Path) -> None:
         buildout.kwargs["command"]
 
 
-def test_auto_watch_report_never_leaves_the_watch_folder(tmp_path: Path) -> None:
+def test_auto_watch_report_never_becomes_a_master_path(tmp_path: Path) -> None:
     """Names are checked by the manifest parser; a spec made another way (a
-    plugin, the API) still cannot make the master write outside watch/."""
+    plugin, the API) with a path-like name still writes no file on the
+    master: the name is only a key in the database."""
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\nauto-watch = true\n")["a"]
     errors = Errors()
     registry = compile_registry(default_capabilities(), Errors())
@@ -89,9 +95,9 @@ def test_auto_watch_report_never_leaves_the_watch_folder(tmp_path: Path) -> None
         factory = make.make(dataclasses.replace(spec, name=name))
         dests = [f.kwargs["masterdest"] for f in factory.steps if "masterdest" in f.kwargs]
         assert dests == [], name
-    assert len(errors.messages) == 4
-    assert all("auto-watch report of this buildout would be written outside" in m
-               for m in errors.messages)
+        store = [f.kwargs["buildout"] for f in factory.steps
+                 if f.step_class is StoreWatchReport]
+        assert store == [name]
 
 
 def test_workdirs_follow_the_cfg_location(tmp_path: Path) -> None:

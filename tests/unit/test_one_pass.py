@@ -143,8 +143,8 @@ def test_every_warning_goes_through_the_channel_with_its_location(tmp_path: Path
                       "'postgresql'?)\n    postgres >= 9.6\n    ^",
         "not-created": "buildouts/MANIFEST.cfg:1: buildout 'app' is not created: no worker "
                        "can run it; closest is 'w1', which has no postgres",
-        "auto-watch": "buildouts/MANIFEST.cfg:8: buildout [auto] auto-watch: watch/auto.json: "
-                      "no auto-watch report yet (it is written by the first build)",
+        "auto-watch": "buildouts/MANIFEST.cfg:8: buildout [auto] auto-watch: no auto-watch "
+                      "report stored yet (its first build stores it)",
         "polling": "buildouts/MANIFEST.cfg:6: bzr repository lp:acme/tools is not polled "
                    "(Buildbot 4 has no bzr poller); buildouts lp build on force or nightly "
                    "only",
@@ -225,8 +225,8 @@ def test_check_prints_every_warning_and_strict_fails_on_any(tmp_path: Path, caps
     assert out.splitlines() == [
         "ok: 3 builders for 3 buildouts on 1 worker",
         "2 warning(s):",
-        "  buildouts/MANIFEST.cfg:8: buildout [auto] auto-watch: watch/auto.json: no "
-        "auto-watch report yet (it is written by the first build)",
+        "  buildouts/MANIFEST.cfg:8: buildout [auto] auto-watch: no auto-watch report "
+        "stored yet (its first build stores it)",
         "  buildouts/MANIFEST.cfg:6: bzr repository lp:acme/tools is not polled (Buildbot 4 "
         "has no bzr poller); buildouts lp build on force or nightly only"]
     code, out = run(capsys, "check", "--strict", str(root))

@@ -49,17 +49,26 @@ crossbar: $(CROSSBAR_STAMP)
 docs: install
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
-# Unit tests are independent and CPU-bound: two processes halve their time.
-# End-to-end tests start masters, workers and clusters: one at a time.
-test: install sysdeps crossbar docs
-	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+# Unit tests are independent and CPU-bound: two processes halve their time;
+# the crossbar router installs meanwhile (mostly downloads; its log is shown
+# if it fails). End-to-end tests spend much of their time waiting (pollers,
+# timers, builds' subprocesses): two processes too, each running whole test
+# modules (a module shares one master), with the TCP ports of the harness
+# split between them (tests/support/localrun.py, free_port).
+E2E_ARGS := -n 2 --dist loadfile
+CROSSBAR_LOG := $(VENV)/crossbar-install.log
+
+test: install sysdeps docs
+	@$(MAKE) --no-print-directory crossbar > $(CROSSBAR_LOG) 2>&1 & crossbar=$$!; \
+	status=0; $(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS) || status=$$?; \
+	if ! wait $$crossbar; then cat $(CROSSBAR_LOG); exit 1; fi; exit $$status
+	$(PY) -m pytest $(E2E_ARGS) tests/e2e $(PYTEST_ARGS)
 
 unit: install
 	$(PY) -m pytest -n 2 tests/unit $(PYTEST_ARGS)
 
 e2e: install sysdeps crossbar
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest $(E2E_ARGS) tests/e2e $(PYTEST_ARGS)
 
 demo: $(DEMO_STAMP) sysdeps
 	$(PY) examples/demo.py

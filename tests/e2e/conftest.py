@@ -24,11 +24,28 @@ E2E_DIR = Path(__file__).parent
 _ACTIVE: list[Master | Worker] = []
 
 
+#: The modules that take longest (minutes: several cold bootstraps, a wheel
+#: built and a tutorial run, a second cluster...), longest first. ``make
+#: test`` runs whole modules in two processes, handing out the next module
+#: in collection order to whichever process is free: starting with the
+#: longest keeps one of them from running alone at the end (a module not
+#: listed here just runs after these, in the usual order).
+LONGEST_FIRST = ("test_db_steps_e2e.py", "test_stepsets_e2e.py", "test_wheel.py",
+                 "test_capability_choice_e2e.py", "test_realbuild_e2e.py",
+                 "test_multimaster_e2e.py", "test_standalone.py", "test_bootstrap.py",
+                 "test_ports_e2e.py", "test_cache_lock_e2e.py", "test_vcs.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/e2e is e2e, even if a module forgets pytestmark."""
+    """Everything under tests/e2e is e2e, even if a module forgets pytestmark;
+    the longest modules come first (see ``LONGEST_FIRST``)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
     for item in items:
         if E2E_DIR in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+    # sort() is stable: tests keep their order within a module
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank))
+               if E2E_DIR in item.path.parents else len(rank))
 
 
 @pytest.hookimpl(wrapper=True)

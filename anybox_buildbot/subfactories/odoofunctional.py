@@ -26,13 +26,9 @@ from typing import Any
 
 from buildbot.plugins import steps, util
 
-from ..rules import PART_NAME, is_part_name
-from ..stepoptions import Arguments, Boolean, Choice, Commands, Names, Number, Option, Schema
+from ..rules import is_part_name
+from ..stepoptions import Arguments, Boolean, Choice, Number, Option, Schema
 from ..steps.common import (
-    buildout_command,
-    buildout_dir,
-    cache_dir,
-    locked_buildout_command,
     ship,
 )
 from ..steps.database import TESTING_DB_PROPERTY
@@ -42,7 +38,7 @@ from . import StepContext, StepSet
 from .db import database_prelude
 from .odoo import PORT_OPTIONS, needs_server_script, port_argument
 from .ports import port_prelude, ports_option
-from .testing import builder_dir_from
+from .testing import builder_dir_from, functional_options, install_parts_step
 
 NAME = "functional-odoo"
 SCRIPT = "odoo_server.py"
@@ -84,15 +80,7 @@ def functional_odoo(options: Mapping[str, Any], context: StepContext) -> StepSet
     ports = port_prelude(NAME, context)
     result: list = [*database.steps, *ports.steps]
     if options["parts"]:
-        _folder, cfg = buildout_dir(spec)
-        caches = cache_dir(workdir)
-        install = locked_buildout_command(
-            caches, [*buildout_command(spec, cfg, caches), "install", *options["parts"]])
-        result.append(steps.ShellCommand(
-            name=f"{NAME}-parts", command=install, workdir=workdir, env=env,
-            haltOnFailure=True,
-            description=["installing", *options["parts"]],
-            descriptionDone=["installed", *options["parts"]]))
+        result.append(install_parts_step(f"{NAME}-parts", context, options["parts"]))
     pidfile, logfile = server_files(workdir)
     result.append(ship(SCRIPT, workdir))
     result.append(steps.ShellCommand(
@@ -116,12 +104,7 @@ def functional_odoo(options: Mapping[str, Any], context: StepContext) -> StepSet
 
 
 functional_odoo.schema = Schema(  # type: ignore[attr-defined]
-    Option("commands", Commands(), required=True,
-           hint="one command per line, e.g. functional-odoo.commands = bin/robot tests",
-           doc="the tests, one command per line"),
-    Option("parts", Names(PART_NAME, "buildout part name",
-                          "e.g. functional-odoo.parts = robot"), default=(),
-           doc="buildout parts installed first"),
+    *functional_options(NAME, "bin/robot tests", "robot"),
     Option("args", Arguments(), default=(), doc="extra arguments of the server"),
     Option("wait", Number(minimum=1, maximum=3600, what="a number of seconds (1 to 3600)"),
            default=60, hint="e.g. functional-odoo.wait = 120",

@@ -147,6 +147,31 @@ nose_steps.schema = Schema(  # type: ignore[attr-defined]
 # functional
 # --------------------------------------------------------------------------- #
 
+def install_parts_step(name: str, context: StepContext,
+                       parts: tuple[str, ...]) -> steps.ShellCommand:
+    """``bin/buildout install PART...`` with the caches and ``buildout-options``
+    of the main buildout step, through the same locking wrapper."""
+    _folder, cfg = buildout_dir(context.buildout)
+    caches = cache_dir(context.workdir)
+    install = locked_buildout_command(
+        caches, [*buildout_command(context.buildout, cfg, caches), "install", *parts])
+    return steps.ShellCommand(
+        name=name, command=install, workdir=context.workdir, env=context.env,
+        haltOnFailure=True,
+        description=["installing", *parts], descriptionDone=["installed", *parts])
+
+
+def functional_options(name: str, command_example: str, part_example: str) -> tuple:
+    """The ``commands`` and ``parts`` options every functional set has."""
+    return (
+        Option("commands", Commands(), required=True,
+               hint=f"one command per line, e.g. {name}.commands = {command_example}",
+               doc="the tests, one command per line"),
+        Option("parts", Names(PART_NAME, "buildout part name",
+                              f"e.g. {name}.parts = {part_example}"), default=(),
+               doc="buildout parts installed first"))
+
+
 def functional_steps(options: Mapping[str, Any], context: StepContext) -> StepSet:
     """Functional tests: install extra buildout parts, then run commands.
 
@@ -159,15 +184,7 @@ def functional_steps(options: Mapping[str, Any], context: StepContext) -> StepSe
     workdir, env = context.workdir, context.env
     result: list = []
     if parts:
-        spec = context.buildout
-        _folder, cfg = buildout_dir(spec)
-        caches = cache_dir(workdir)
-        install = locked_buildout_command(
-            caches, [*buildout_command(spec, cfg, caches), "install", *parts])
-        result.append(steps.ShellCommand(
-            name="functional-parts", command=install, workdir=workdir, env=env,
-            haltOnFailure=True,
-            description=["installing", *parts], descriptionDone=["installed", *parts]))
+        result.append(install_parts_step("functional-parts", context, parts))
     for index, command in enumerate(commands, 1):
         name = "functional" if len(commands) == 1 else f"functional-{index}"
         result.append(steps.ShellCommand(
@@ -177,13 +194,7 @@ def functional_steps(options: Mapping[str, Any], context: StepContext) -> StepSe
 
 
 functional_steps.schema = Schema(  # type: ignore[attr-defined]
-    Option("commands", Commands(), required=True,
-           hint="one command per line, e.g. functional.commands = bin/test-functional",
-           doc="one command per line"),
-    Option("parts", Names(PART_NAME, "buildout part name",
-                          "e.g. functional.parts = selenium-driver"), default=(),
-           doc="buildout parts installed first"),
-)
+    *functional_options("functional", "bin/test-functional", "selenium-driver"))
 
 STEP_SETS: dict[str, Callable[[Mapping[str, Any], StepContext], StepSet]] = {
     "test": test_steps,

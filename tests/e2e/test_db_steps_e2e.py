@@ -25,7 +25,7 @@ import pytest
 from psycopg2 import sql
 
 from anybox_buildbot.steps.database import db_name_for
-from localrun import PgCluster, Rest, running_master
+from localrun import PgCluster, Rest, running_master, write_recipe
 
 BUILD_TIMEOUT = 600
 PREFIX = "ci_"
@@ -249,14 +249,8 @@ def run(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iter
         for name, (table, value) in main_dbs.items():
             create_db(pg_cluster, name, table, value)
         create_db(remote, "remote_ref", "ref_rows", "remote cluster")
-        recipe = root / "recipe"
-        (recipe / "fakeodoo_recipe").mkdir(parents=True)
-        (recipe / "setup.py").write_text(
-            "from setuptools import setup\n"
-            "setup(name='fakeodoo_recipe', version='1.0', packages=['fakeodoo_recipe'],\n"
-            "      entry_points={'zc.buildout': ['default = fakeodoo_recipe:Recipe']})\n")
-        (recipe / "fakeodoo_recipe" / "__init__.py").write_text(
-            RECIPE.format(script=FAKE_ODOO))
+        recipe = write_recipe(root / "recipe", "fakeodoo_recipe",
+                              RECIPE.format(script=FAKE_ODOO))
         master_dir = root / "master"
         buildouts = master_dir / "buildouts"
         buildouts.mkdir(parents=True)

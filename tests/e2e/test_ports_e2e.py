@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from localrun import PgCluster, Rest, running_master
+from localrun import PgCluster, Rest, running_master, write_recipe
 
 BUILD_TIMEOUT = 300
 PREFIX = "po_"
@@ -169,17 +169,11 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PgCluster) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("ports")
     ports = free_pair()
-    recipe = root / "recipe"
-    (recipe / "fakeodoo_ports").mkdir(parents=True)
-    (recipe / "setup.py").write_text(
-        "from setuptools import setup\n"
-        "setup(name='fakeodoo_ports', version='1.0', packages=['fakeodoo_ports'],\n"
-        "      entry_points={'zc.buildout': ['default = fakeodoo_ports:Recipe']})\n")
     barrier = root / "barrier"
     check = CHECK.replace("{ports}", repr(list(ports))).replace(
         "{barrier}", "os.environ['BARRIER']")
     scripts = {"odoo": FAKE_ODOO, "check": check}
-    (recipe / "fakeodoo_ports" / "__init__.py").write_text(RECIPE.format(scripts=scripts))
+    recipe = write_recipe(root / "recipe", "fakeodoo_ports", RECIPE.format(scripts=scripts))
     master_dir = root / "master"
     buildouts = master_dir / "buildouts"
     buildouts.mkdir(parents=True)

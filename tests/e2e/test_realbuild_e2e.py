@@ -37,7 +37,15 @@ from pathlib import Path
 
 import pytest
 
-from localrun import Master, PgCluster, Rest, running_master, simple_master_cfg, wait_for
+from localrun import (
+    Master,
+    PgCluster,
+    Rest,
+    running_master,
+    simple_master_cfg,
+    src_layout_pyproject,
+    wait_for,
+)
 
 BUILD_TIMEOUT = 600
 POLL = 2
@@ -73,18 +81,7 @@ class Facts(unittest.TestCase):
 """
 
 EVENT = {
-    "pyproject.toml": """\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "demo.event"
-        version = "2.0"
-
-        [tool.setuptools.packages.find]
-        where = ["src"]
-        """,
+    "pyproject.toml": src_layout_pyproject("demo.event", "2.0"),
     "setup.py": "from setuptools import setup\nsetup()\n",
     "src/demo_event/__init__.py": 'VERSION = "checkout"\n',
     "src/demo_event/tests.py": FACTS,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from localrun import Master, Rest, Worker, running_master
+from localrun import Master, Rest, Worker, running_master, src_layout_pyproject
 
 BUILD_TIMEOUT = 600
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -60,18 +60,7 @@ PROJECT = {
         interpreter = fixturepy
         """,
     ".gitignore": "bin/\nparts/\ndevelop-eggs/\n.installed.cfg\nvenv/\nanybox-*\n",
-    "pyproject.toml": """\
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-
-        [project]
-        name = "demo-pkg"
-        version = "0.1"
-
-        [tool.setuptools.packages.find]
-        where = ["src"]
-        """,
+    "pyproject.toml": src_layout_pyproject("demo-pkg", "0.1"),
     "src/demo/__init__.py": """\
         import os
 

@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import urllib.error
@@ -61,6 +62,8 @@ __all__ = [
     "find_pg_bin_dir",
     "free_port",
     "install_sigterm_handler",
+    "src_layout_pyproject",
+    "write_recipe",
     "stop_all",
     "wait_for",
 ]
@@ -80,6 +83,36 @@ T = TypeVar("T")
 
 _handed_out_ports: set[int] = set()
 _ports_lock = threading.Lock()
+
+
+def src_layout_pyproject(name: str, version: str) -> str:
+    """The ``pyproject.toml`` of a setuptools project with its packages
+    under ``src/`` (the shape of today's projects: no setup.py)."""
+    return textwrap.dedent(f"""\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+
+        [project]
+        name = "{name}"
+        version = "{version}"
+
+        [tool.setuptools.packages.find]
+        where = ["src"]
+        """)
+
+
+def write_recipe(folder: Path, package: str, code: str) -> Path:
+    """A zc.buildout recipe distribution ``package`` (its ``default`` entry
+    point is ``package:Recipe``, defined by ``code``) in ``folder``, for a
+    buildout's ``develop`` line; returns ``folder``."""
+    (folder / package).mkdir(parents=True)
+    (folder / "setup.py").write_text(
+        "from setuptools import setup\n"
+        f"setup(name={package!r}, version='1.0', packages=[{package!r}],\n"
+        f"      entry_points={{'zc.buildout': ['default = {package}:Recipe']}})\n")
+    (folder / package / "__init__.py").write_text(code)
+    return folder
 
 
 def _port_share() -> tuple[int, int]:

@@ -10,8 +10,8 @@ from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import ExpectShell, TestBuildStepMixin
 from twisted.trial import unittest
+from unit_helpers import STANDALONE_HEAD, configure_errors
 
-from anybox_buildbot import ConfigError, configure_from_buildouts
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import make_factory
 from anybox_buildbot.manifest import load_manifests
@@ -20,7 +20,7 @@ from anybox_buildbot.steps.odoo import ODOO_ERROR_LINE, OdooCommand
 from anybox_buildbot.subfactories import builtin_catalog, load_registry
 
 REGISTRY = compile_registry(default_capabilities(), Errors())
-HEAD = "[a]\nbuildout = standalone a.cfg\n"
+HEAD = STANDALONE_HEAD
 
 
 def steps_after_buildout(tmp_path: Path, section: str) -> list:
@@ -92,16 +92,6 @@ def test_odoo_after_simple_create_reuses_its_database(tmp_path: Path) -> None:
     assert rendered(steps[3], testing_db="x")[3:5] == ["-u", "my_module"]
 
 
-def configure(tmp_path: Path, section: str) -> list[str]:
-    (tmp_path / "buildouts").mkdir(exist_ok=True)
-    (tmp_path / "buildouts" / "a.cfg").write_text("[buildout]\nparts =\n")
-    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(HEAD + section)
-    (tmp_path / "workers.cfg").write_text("[w1]\npassword = p\n")
-    with pytest.raises(ConfigError) as info:
-        configure_from_buildouts(str(tmp_path), {})
-    return info.value.errors
-
-
 @pytest.mark.parametrize("section, line, message", [
     ("post-buildout-steps = install-modules\ninstall-modules.addons = sale\n", 3,
      "step set 'install-modules' needs the 'buildout-part' option (the part whose "
@@ -128,7 +118,7 @@ def configure(tmp_path: Path, section: str) -> list[str]:
 ])
 def test_bad_options_are_config_errors_at_their_line(tmp_path: Path, section: str,
                                                      line: int, message: str) -> None:
-    errors = configure(tmp_path, section)
+    errors = configure_errors(tmp_path, section)
     assert len(errors) == 1, errors
     assert errors[0].startswith(f"buildouts/MANIFEST.cfg:{line}: buildout [a]")
     assert message in errors[0]

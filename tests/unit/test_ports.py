@@ -17,6 +17,7 @@ from buildbot.process.results import FAILURE, SUCCESS
 from buildbot.test.reactor import TestReactorMixin
 from buildbot.test.steps import TestBuildStepMixin
 from twisted.trial import unittest
+from unit_helpers import STANDALONE_HEAD, configure_errors
 
 from anybox_buildbot import ConfigError
 from anybox_buildbot.errors import Errors
@@ -203,7 +204,7 @@ class PortStepsTest(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
 # step sets
 # --------------------------------------------------------------------------- #
 
-HEAD = "[a]\nbuildout = standalone a.cfg\n"
+HEAD = STANDALONE_HEAD
 
 
 def load(tmp_path: Path, section: str):
@@ -341,17 +342,6 @@ def test_reserve_port_alone(tmp_path: Path) -> None:
     steps = after_buildout(tmp_path, "post-buildout-steps = reserve-port test\n"
                                      "reserve-port.ports = 9300-9301\n")
     assert [name(s) for s in steps] == ["reserve-port", "test", "release-port"]
-
-
-def configure_errors(tmp_path: Path, section: str) -> list[str]:
-    from anybox_buildbot import configure_from_buildouts
-    (tmp_path / "buildouts").mkdir(exist_ok=True)
-    (tmp_path / "buildouts" / "a.cfg").write_text("[buildout]\nparts =\n")
-    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(HEAD + section)
-    (tmp_path / "workers.cfg").write_text("[w1]\npassword = p\n")
-    with pytest.raises(ConfigError) as info:
-        configure_from_buildouts(str(tmp_path), {})
-    return info.value.errors
 
 
 @pytest.mark.parametrize("section, line, message", [

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from buildbot.changes.gitpoller import GitPoller
 from buildbot.changes.hgpoller import HgPoller
+from unit_helpers import load_manifest
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
-from anybox_buildbot.errors import Errors
-from anybox_buildbot.manifest import Watch, load_manifests
+from anybox_buildbot.manifest import Watch
 from anybox_buildbot.watching import collect, rewrite_url
 
 MANIFEST = """\
@@ -43,12 +43,7 @@ tree-stable-timer = 30
 
 
 def load(tmp_path: Path, text: str = MANIFEST):
-    path = tmp_path / "MANIFEST.cfg"
-    path.write_text(text)
-    errors = Errors()
-    specs = load_manifests([path], errors)
-    errors.raise_if_any()
-    return specs
+    return load_manifest(tmp_path, text)
 
 
 def test_own_repository_stays_watched_next_to_watch_lines(tmp_path: Path) -> None:

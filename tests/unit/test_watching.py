@@ -13,6 +13,7 @@ from buildbot.changes.gitpoller import GitPoller
 from buildbot.changes.hgpoller import HgPoller
 from buildbot.schedulers.basic import AnyBranchScheduler
 from buildbot.schedulers.timed import Nightly
+from unit_helpers import load_manifest
 
 from anybox_buildbot import BuildoutsConfigurator
 from anybox_buildbot.cron import Cron, parse_cron
@@ -57,12 +58,7 @@ buildout = bzr lp:e buildout.cfg
 
 
 def load(tmp_path: Path, text: str = MANIFEST):
-    path = tmp_path / "MANIFEST.cfg"
-    path.write_text(text)
-    errors = Errors()
-    specs = load_manifests([path], errors)
-    errors.raise_if_any()
-    return specs
+    return load_manifest(tmp_path, text)
 
 
 def test_rewrite_rules_apply_in_order() -> None:

@@ -29,3 +29,37 @@ def write(folder: Path, name: str, text: str | bytes) -> Path:
     else:
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+#: A standalone buildout section head, for step-set options under test.
+STANDALONE_HEAD = "[a]\nbuildout = standalone a.cfg\n"
+
+
+def configure_errors(tmp_path: Path, section: str) -> list[str]:
+    """The ConfigError messages of ``configure_from_buildouts`` on a master
+    whose manifest is ``STANDALONE_HEAD + section`` (one worker, one file)."""
+    import pytest
+
+    from anybox_buildbot import ConfigError, configure_from_buildouts
+
+    (tmp_path / "buildouts").mkdir(exist_ok=True)
+    (tmp_path / "buildouts" / "a.cfg").write_text("[buildout]\nparts =\n")
+    (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(STANDALONE_HEAD + section)
+    (tmp_path / "workers.cfg").write_text("[w1]\npassword = p\n")
+    with pytest.raises(ConfigError) as info:
+        configure_from_buildouts(str(tmp_path), {})
+    return info.value.errors
+
+
+def load_manifest(tmp_path: Path, text: str) -> list:
+    """The buildout specs of ``text`` written as ``tmp_path/MANIFEST.cfg``;
+    raises the ConfigError if it has mistakes."""
+    from anybox_buildbot.errors import Errors
+    from anybox_buildbot.manifest import load_manifests
+
+    path = tmp_path / "MANIFEST.cfg"
+    path.write_text(text)
+    errors = Errors()
+    specs = load_manifests([path], errors)
+    errors.raise_if_any()
+    return specs

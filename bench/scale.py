@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if passed else 'FAIL'}: {text}")
 
     print()
-    for (n1, r1, c1, p1), (n2, r2, c2, p2) in zip(rows, rows[1:]):
+    for (n1, r1, c1, p1), (n2, r2, c2, p2) in zip(rows, rows[1:], strict=False):
         per10 = growth(r1.populate, r2.populate, n1, n2)
         print(f"growth per 10x buildouts ({n1} -> {n2}): populate {per10:.1f}x, baseline "
               f"{growth(r1.baseline, r2.baseline, n1, n2):.1f}x, builders "

@@ -167,11 +167,35 @@ class Plan:
         return counts
 
     def worker_builders(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {}
+        """Worker name -> the builders it may run, in plan order.
+
+        Builders sharing one worker tuple are grouped first, then each
+        worker's list is its groups' names merged by one sort: the plan is
+        in name order (``make_plan``), so the 10 million appends of a
+        builder-by-builder walk at 10 000 x 2 000 become C-level sorts. A
+        plan made otherwise, not in name order, is walked builder by builder.
+        """
+        names = [builder.name for builder in self.builders]
+        if any(a >= b for a, b in zip(names, names[1:], strict=False)):
+            walked: dict[str, list[str]] = {}
+            for builder in self.builders:
+                for worker in builder.workers:
+                    walked.setdefault(worker, []).append(builder.name)
+            return walked
+        groups: dict[int, tuple[tuple[str, ...], list[str]]] = {}
         for builder in self.builders:
-            for worker in builder.workers:
-                result.setdefault(worker, []).append(builder.name)
-        return result
+            entry = groups.get(id(builder.workers))
+            if entry is None:
+                groups[id(builder.workers)] = (builder.workers, [builder.name])
+            else:
+                entry[1].append(builder.name)
+        parts: dict[str, list[list[str]]] = {}
+        for workers, group in groups.values():
+            for worker in workers:
+                parts.setdefault(worker, []).append(group)
+        return {worker: list(lists[0]) if len(lists) == 1
+                else sorted(itertools.chain.from_iterable(lists))
+                for worker, lists in parts.items()}
 
 
 class ChoiceBook:

@@ -60,6 +60,9 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
             several[w.name] = names
     result: dict[str, dict[str, list[str]]] = {}
     members: dict[int, frozenset[str]] = {}   # worker tuples are shared (dispatch)
+    # (worker, positions) -> its lines: the same few per worker, over 2 million
+    # (builder, worker) pairs at 10 000 x 2 000; the lists are shared
+    texts: dict[tuple[str, tuple[int, ...]], list[str]] = {}
     for builder in plan.builders:
         shown: dict[str, list[str]] = {}
         if several:
@@ -70,9 +73,17 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
             wanted = {w.name for w in builder.wanted}
             for worker in sorted(several.keys() & mine):
                 if several[worker] & wanted:
-                    lines = instance_lines(builder, specs[worker])
-                    if lines is not None:
-                        shown[worker] = lines
+                    # builder.chosen(worker), knowing the worker is one of its own
+                    try:
+                        positions = tuple(table[worker] for table in builder.choices)
+                    except KeyError:     # never for a worker of ``workers`` (make_plan)
+                        continue
+                    lines = texts.get((worker, positions))
+                    if lines is None:
+                        caps = specs[worker].capabilities
+                        lines = texts[(worker, positions)] = [caps[i].format()
+                                                              for i in positions]
+                    shown[worker] = lines
         result[builder.name] = shown
     return result
 
@@ -156,6 +167,22 @@ class _Seen(dict):
             self.budget -= len(text)
 
 
+def _strings(value: list | tuple, depth: int, seen: _Seen) -> str:
+    """A non-empty list of strings, encoded at ``depth`` (remembered)."""
+    key = (depth, *value)
+    text = seen.get(key)
+    if text is None:
+        inner = "\n" + _INDENT * (depth + 1)
+        text = ("[" + inner + ("," + inner).join(map(_string, value))
+                + "\n" + _INDENT * depth + "]")
+        seen.keep(key, text)
+    return text
+
+
+def _all_strings(value: list | tuple) -> bool:
+    return set(map(type, value)) == {str}
+
+
 def _encode(value: object, depth: int, seen: _Seen) -> Iterator[str]:
     """The pieces of ``json.dumps(value, indent=2, sort_keys=True)`` for a
     value nested ``depth`` levels deep (its first line not indented)."""
@@ -165,7 +192,7 @@ def _encode(value: object, depth: int, seen: _Seen) -> Iterator[str]:
         if not value:
             yield "{}"
             return
-        if not all(type(key) is str for key in value):
+        if set(map(type, value)) != {str}:
             # numbers or None as keys, never in a plan: json's own rules,
             # indented to this depth (JSON strings hold no line ends)
             yield json.dumps(value, indent=2, sort_keys=True).replace(
@@ -173,26 +200,27 @@ def _encode(value: object, depth: int, seen: _Seen) -> Iterator[str]:
             return
         inner = "\n" + _INDENT * (depth + 1)
         yield "{"
-        first = True
+        separator = inner
         for key in sorted(value):
-            yield (inner if first else "," + inner) + _string(key) + ": "
-            first = False
-            yield from _encode(value[key], depth + 1, seen)
+            item = value[key]
+            head = separator + _string(key) + ": "
+            separator = "," + inner
+            if type(item) in (list, tuple) and item and _all_strings(item):
+                yield head + _strings(item, depth + 1, seen)   # most of a plan
+            elif type(item) is str:
+                yield head + _string(item)
+            else:
+                yield head
+                yield from _encode(item, depth + 1, seen)
         yield "\n" + _INDENT * depth + "}"
     elif isinstance(value, (list, tuple)):
         if not value:
             yield "[]"
             return
-        inner = "\n" + _INDENT * (depth + 1)
-        if all(type(item) is str for item in value):
-            key = (depth, *value)
-            text = seen.get(key)
-            if text is None:
-                text = ("[" + inner + ("," + inner).join(map(_string, value))
-                        + "\n" + _INDENT * depth + "]")
-                seen.keep(key, text)
-            yield text
+        if _all_strings(value):
+            yield _strings(value, depth, seen)
             return
+        inner = "\n" + _INDENT * (depth + 1)
         yield "["
         for position, item in enumerate(value):
             yield inner if position == 0 else "," + inner

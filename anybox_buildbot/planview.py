@@ -63,8 +63,16 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
     # (worker, positions) -> its lines: the same few per worker, over 2 million
     # (builder, worker) pairs at 10 000 x 2 000; the lists are shared
     texts: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+    # builders with the same workers and the same decision tables (shared
+    # by make_plan) show the same instances: one dict for all of them
+    made: dict[tuple[int, ...], dict[str, list[str]]] = {}
     for builder in plan.builders:
-        shown: dict[str, list[str]] = {}
+        same = (id(builder.workers), *map(id, builder.choices))
+        shown = made.get(same)
+        if shown is not None:
+            result[builder.name] = shown
+            continue
+        shown = made[same] = {}
         if several:
             key = id(builder.workers)
             mine = members.get(key)
@@ -167,6 +175,11 @@ class _Seen(dict):
             self.budget -= len(text)
 
 
+#: A dict this small inside a list or a dict is encoded whole, and kept for
+#: the next time the same object comes (``chosen_instances`` shares them).
+SMALL_DICT = 10_000
+
+
 def _strings(value: list | tuple, depth: int, seen: _Seen) -> str:
     """A non-empty list of strings, encoded at ``depth`` (remembered)."""
     key = (depth, *value)
@@ -175,6 +188,17 @@ def _strings(value: list | tuple, depth: int, seen: _Seen) -> str:
         inner = "\n" + _INDENT * (depth + 1)
         text = ("[" + inner + ("," + inner).join(map(_string, value))
                 + "\n" + _INDENT * depth + "]")
+        seen.keep(key, text)
+    return text
+
+
+def _small_dict(value: dict, depth: int, seen: _Seen) -> str:
+    """A small dict, encoded whole; the same object (by identity: ``data``
+    keeps it alive while it is written) is encoded once."""
+    key = (id(value), depth)
+    text = seen.get(key)
+    if text is None:
+        text = "".join(_encode(value, depth, seen))
         seen.keep(key, text)
     return text
 
@@ -209,6 +233,8 @@ def _encode(value: object, depth: int, seen: _Seen) -> Iterator[str]:
                 yield head + _strings(item, depth + 1, seen)   # most of a plan
             elif type(item) is str:
                 yield head + _string(item)
+            elif type(item) is dict and len(item) <= SMALL_DICT:
+                yield head + _small_dict(item, depth + 1, seen)
             else:
                 yield head
                 yield from _encode(item, depth + 1, seen)

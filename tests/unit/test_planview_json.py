@@ -50,7 +50,10 @@ def master(tmp_path: Path) -> Path:
     return root
 
 
+SHARED = {"w1": ["postgresql 13 port=5434"], "w2": ["a", "b"]}   # one object, many places
+
 VARIED = {
+    "shared": {"x": SHARED, "y": SHARED, "z": [SHARED, {"deeper": SHARED}], "e": {}},
     "schema": 1,
     "empty": {"list": [], "dict": {}, "tuple": ()},
     "scalars": [0, -3, 2.5, 1e300, 1.0, True, False, None, ""],
@@ -124,3 +127,50 @@ def test_worker_counts_agree_with_the_builder_lists(master: Path) -> None:
     assert plan.worker_counts() == listed
     assert set(listed) == {"ci-1", "ci-2", "ci-3"}
     assert len(set(map(id, (b.workers for b in plan.builders)))) < len(plan.builders)
+
+
+def walked_worker_builders(plan: Plan) -> dict[str, list[str]]:
+    """The builder-by-builder walk ``worker_builders`` did before."""
+    result: dict[str, list[str]] = {}
+    for builder in plan.builders:
+        for worker in builder.workers:
+            result.setdefault(worker, []).append(builder.name)
+    return result
+
+
+@pytest.fixture(scope="module")
+def fleet_plan(tmp_path_factory) -> tuple[Plan, tuple]:
+    """The benchmark's synthetic fleet, small: shared worker tuples, pins,
+    reserved workers and workers with several versions of a capability."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from populate import bench_registry, make_master, run_parse
+
+    from anybox_buildbot.dispatch import make_plan
+    from anybox_buildbot.errors import Errors
+
+    basedir = make_master(tmp_path_factory.mktemp("fleet"), 300, 11, workers=60)
+    workers, buildouts = run_parse(basedir)
+    return make_plan(list(buildouts), workers, bench_registry(), Errors()), workers
+
+
+def test_worker_builders_by_groups_is_the_walk_in_the_same_order(fleet_plan) -> None:
+    plan, _workers = fleet_plan
+    walked = walked_worker_builders(plan)
+    assert len(walked) > 20 and max(map(len, walked.values())) > 50
+    assert list(plan.worker_builders().items()) == list(walked.items())
+    backwards = Plan(tuple(reversed(plan.builders)), plan.misses)   # not in name order
+    assert list(backwards.worker_builders().items()) == \
+        list(walked_worker_builders(backwards).items())
+
+
+def test_chosen_instances_are_each_pairs_decision(fleet_plan) -> None:
+    plan, workers = fleet_plan
+    specs = {w.name: w for w in workers}
+    shown = planview.chosen_instances(plan, workers)
+    pairs = 0
+    for builder in plan.builders:
+        for worker, lines in shown[builder.name].items():
+            assert lines == planview.instance_lines(builder, specs[worker])
+            pairs += 1
+    assert pairs > 100

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         cluster = None
         if "postgresql" in args.db:
-            cluster = stack.enter_context(PgCluster(workdir=root / "pg"))
+            cluster = stack.enter_context(PgCluster())   # its own folder, open to postgres
             cluster.start()
         for db in args.db:
             for size in args.sizes:

@@ -86,6 +86,9 @@ bench: install sysdeps
 	$(PY) bench/step_overhead.py
 	$(PY) bench/hostile_inputs.py
 	$(PY) bench/fleet.py
+	$(PY) bench/scale.py
+	$(PY) bench/throughput.py
+	$(PY) bench/buildbot_sizing.py
 
 lint: install
 	$(VENV)/bin/ruff check anybox_buildbot tests bench examples

@@ -41,6 +41,7 @@ STEP_OPTION_ALIASES: dict[str, str] = {
 }
 #: Old manifest options -> ours.
 OPTION_ALIASES: dict[str, str] = {"bootstrap-version": "buildout-version"}
+_ALL_OPTION_ALIASES = {**OPTION_ALIASES, **STEP_OPTION_ALIASES}
 #: The original's list of modules, one option for every Odoo step set.
 ADDONS_OPTIONS = ("odoo-addons", "openerp-addons")
 #: Our Odoo step sets taking an ``addons`` option (and ``port``, ``ports``).
@@ -158,6 +159,7 @@ def _step_lists(options: dict[str, IniOption], subject: str,
         if option is None:
             continue
         texts = []
+        renamed = False
         for text, loc in option.lines:
             words = split_list(text)
             old = [w for w in words if w in STEP_SET_ALIASES]
@@ -167,7 +169,9 @@ def _step_lists(options: dict[str, IniOption], subject: str,
             new = [step_set_name(w) for w in words]
             named.update(new)
             texts.append(", ".join(new) if old else text)
-        options[key] = _with_lines(option, key, texts)
+            renamed = renamed or bool(old)
+        if renamed:   # most sections use our names: the option is kept as it is
+            options[key] = _with_lines(option, key, texts)
     return named
 
 
@@ -182,7 +186,7 @@ def manifest_options(subject: str, options: Mapping[str, IniOption]
     """
     result = dict(options)
     notes: list[Diagnostic] = []
-    for old, new in {**OPTION_ALIASES, **STEP_OPTION_ALIASES}.items():
+    for old, new in _ALL_OPTION_ALIASES.items():
         if old not in result:
             continue
         option = result.pop(old)

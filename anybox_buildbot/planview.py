@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from .dispatch import BuilderPlan, Plan
 from .manifest import BuildoutSpec
@@ -59,8 +60,19 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
             several[w.name] = names
     result: dict[str, dict[str, list[str]]] = {}
     members: dict[int, frozenset[str]] = {}   # worker tuples are shared (dispatch)
+    # (worker, positions) -> its lines: the same few per worker, over 2 million
+    # (builder, worker) pairs at 10 000 x 2 000; the lists are shared
+    texts: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+    # builders with the same workers and the same decision tables (shared
+    # by make_plan) show the same instances: one dict for all of them
+    made: dict[tuple[int, ...], dict[str, list[str]]] = {}
     for builder in plan.builders:
-        shown: dict[str, list[str]] = {}
+        same = (id(builder.workers), *map(id, builder.choices))
+        shown = made.get(same)
+        if shown is not None:
+            result[builder.name] = shown
+            continue
+        shown = made[same] = {}
         if several:
             key = id(builder.workers)
             mine = members.get(key)
@@ -69,9 +81,17 @@ def chosen_instances(plan: Plan, workers: Sequence[WorkerSpec]
             wanted = {w.name for w in builder.wanted}
             for worker in sorted(several.keys() & mine):
                 if several[worker] & wanted:
-                    lines = instance_lines(builder, specs[worker])
-                    if lines is not None:
-                        shown[worker] = lines
+                    # builder.chosen(worker), knowing the worker is one of its own
+                    try:
+                        positions = tuple(table[worker] for table in builder.choices)
+                    except KeyError:     # never for a worker of ``workers`` (make_plan)
+                        continue
+                    lines = texts.get((worker, positions))
+                    if lines is None:
+                        caps = specs[worker].capabilities
+                        lines = texts[(worker, positions)] = [caps[i].format()
+                                                              for i in positions]
+                    shown[worker] = lines
         result[builder.name] = shown
     return result
 
@@ -107,6 +127,133 @@ def plan_data(plan: Plan, buildouts: Sequence[BuildoutSpec],
 
 def to_json(data: dict) -> str:
     return json.dumps(data, indent=2, sort_keys=True)
+
+
+#: How much text ``write_json`` gathers before one write.
+WRITE_CHUNK = 1 << 20
+
+
+def write_json(data: dict, out: TextIO) -> None:
+    """Write ``to_json(data)`` to ``out`` in pieces, never whole in memory.
+
+    The text is the same, byte for byte (tests/unit/test_planview_json.py).
+    ``json.dumps(indent=...)`` runs the pure-Python encoder and joins 500 MB
+    at 10 000 buildouts x 2 000 workers (2.7 GiB of memory); here lists of
+    strings (the builders' workers, the workers' builders: nearly all of
+    the text) are encoded by the C string encoder and joined once per
+    list, and a list met again at the same depth (builders of the same
+    requirements run on the same workers) is not encoded again.
+    """
+    pending: list[str] = []
+    size = 0
+    for piece in _encode(data, 0, _Seen()):
+        pending.append(piece)
+        size += len(piece)
+        if size >= WRITE_CHUNK:
+            out.write("".join(pending))
+            pending.clear()
+            size = 0
+    out.write("".join(pending))
+
+
+_INDENT = "  "
+_string = json.encoder.encode_basestring_ascii     # json.dumps' own (ensure_ascii)
+_scalar = json.JSONEncoder(sort_keys=True).encode   # numbers, None, booleans, as dumps
+
+
+class _Seen(dict):
+    """Encoded lists of strings by (depth, items), up to ``budget`` characters
+    in all (the workers' builder lists never repeat: not kept forever)."""
+
+    def __init__(self, budget: int = 32 << 20) -> None:
+        super().__init__()
+        self.budget = budget
+
+    def keep(self, key: tuple, text: str) -> None:
+        if len(text) <= self.budget:
+            self[key] = text
+            self.budget -= len(text)
+
+
+#: A dict this small inside a list or a dict is encoded whole, and kept for
+#: the next time the same object comes (``chosen_instances`` shares them).
+SMALL_DICT = 10_000
+
+
+def _strings(value: list | tuple, depth: int, seen: _Seen) -> str:
+    """A non-empty list of strings, encoded at ``depth`` (remembered)."""
+    key = (depth, *value)
+    text = seen.get(key)
+    if text is None:
+        inner = "\n" + _INDENT * (depth + 1)
+        text = ("[" + inner + ("," + inner).join(map(_string, value))
+                + "\n" + _INDENT * depth + "]")
+        seen.keep(key, text)
+    return text
+
+
+def _small_dict(value: dict, depth: int, seen: _Seen) -> str:
+    """A small dict, encoded whole; the same object (by identity: ``data``
+    keeps it alive while it is written) is encoded once."""
+    key = (id(value), depth)
+    text = seen.get(key)
+    if text is None:
+        text = "".join(_encode(value, depth, seen))
+        seen.keep(key, text)
+    return text
+
+
+def _all_strings(value: list | tuple) -> bool:
+    return set(map(type, value)) == {str}
+
+
+def _encode(value: object, depth: int, seen: _Seen) -> Iterator[str]:
+    """The pieces of ``json.dumps(value, indent=2, sort_keys=True)`` for a
+    value nested ``depth`` levels deep (its first line not indented)."""
+    if isinstance(value, str):
+        yield _string(value)
+    elif isinstance(value, dict):
+        if not value:
+            yield "{}"
+            return
+        if set(map(type, value)) != {str}:
+            # numbers or None as keys, never in a plan: json's own rules,
+            # indented to this depth (JSON strings hold no line ends)
+            yield json.dumps(value, indent=2, sort_keys=True).replace(
+                "\n", "\n" + _INDENT * depth)
+            return
+        inner = "\n" + _INDENT * (depth + 1)
+        yield "{"
+        separator = inner
+        for key in sorted(value):
+            item = value[key]
+            head = separator + _string(key) + ": "
+            separator = "," + inner
+            if type(item) in (list, tuple) and item and _all_strings(item):
+                yield head + _strings(item, depth + 1, seen)   # most of a plan
+            elif type(item) is str:
+                yield head + _string(item)
+            elif type(item) is dict and len(item) <= SMALL_DICT:
+                yield head + _small_dict(item, depth + 1, seen)
+            else:
+                yield head
+                yield from _encode(item, depth + 1, seen)
+        yield "\n" + _INDENT * depth + "}"
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            yield "[]"
+            return
+        if _all_strings(value):
+            yield _strings(value, depth, seen)
+            return
+        inner = "\n" + _INDENT * (depth + 1)
+        yield "["
+        for position, item in enumerate(value):
+            yield inner if position == 0 else "," + inner
+            yield from _encode(item, depth + 1, seen)
+        yield "\n" + _INDENT * depth + "]"
+    else:
+        yield _scalar(value)
 
 
 def _table(headers: Sequence[str], rows: list[Sequence[str]]) -> list[str]:

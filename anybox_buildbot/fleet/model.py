@@ -176,12 +176,12 @@ def build_model(plan: Plan, workers: Sequence[WorkerSpec], buildouts: Sequence[B
                 warnings: Sequence[Diagnostic]) -> FleetModel:
     """The page model of one load (``warnings``: the load's warnings channel)."""
     specs = {spec.name: spec for spec in buildouts}
-    per_worker = plan.worker_builders()
+    per_worker = plan.worker_counts()
     worker_rows = tuple(
         WorkerRow(w.name, str(w.location), tuple(c.format() for c in w.capabilities),
                   w.max_builds, w.priority, tuple(sorted({r.text or str(r)
                                                           for r in w.only_if_requires})),
-                  len(per_worker.get(w.name, ())))
+                  per_worker.get(w.name, 0))
         for w in sorted(workers, key=lambda w: w.name))
     builder_rows = []
     for builder in plan.builders:

@@ -12,6 +12,12 @@ at the same time. ``a`` and ``b`` are forced together twice:
   their buildout steps overlap in time (they did not, one after the other,
   with the former per-worker exclusive lock).
 
+Making the builders' venvs is not what this module tests (test_bootstrap.py
+does): one venv is bootstrapped before the master starts, with the shipped
+bootstrap script and the worker's caches, and copied for the second
+builder; the builds' bootstrap steps find them whole and reuse them. The
+egg caches stay cold: the recipe egg is in none of them.
+
 Then the worker's wrapper script is killed while it downloads an egg into
 the download cache, and the next run must clean the half-written archive
 that plain zc.buildout would try to unpack forever.
@@ -23,6 +29,7 @@ import base64
 import hashlib
 import http.server
 import os
+import shutil
 import signal
 import subprocess
 import textwrap
@@ -35,6 +42,7 @@ from pathlib import Path
 import pytest
 
 from anybox_buildbot.factory import SCRIPTS_DIR
+from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
 from localrun import Master, Rest, running_master, wait_for
 
 BUILD_TIMEOUT = 300
@@ -123,6 +131,23 @@ def together(rest: Rest, names: tuple[str, ...]) -> dict[str, dict]:
     return {name: rest.wait_build(brid, timeout=BUILD_TIMEOUT) for name, brid in requests.items()}
 
 
+def seed_venvs(worker_dir: Path, builders: tuple[str, ...]) -> None:
+    """One bootstrap, as the build's step runs it (``python3`` of PATH, the
+    worker's caches), then a copy per other builder. Scripts in ``venv/bin``
+    keep the first one's path in their first line; builds run the venv's
+    ``python`` and zc.buildout from it, never those scripts."""
+    first = worker_dir / builders[0] / "build"
+    first.mkdir(parents=True)
+    done = subprocess.run(
+        ["python3", str(Path(SCRIPTS_DIR, "bootstrap.py")), "--version",
+         DEFAULT_BUILDOUT_VERSION, "--venv", "venv", "--cache",
+         str(worker_dir / "buildout-caches")], cwd=first, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for other in builders[1:]:
+        (worker_dir / other / "build").mkdir(parents=True)
+        shutil.copytree(first / "venv", worker_dir / other / "build" / "venv", symlinks=True)
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("cachelock")
@@ -135,6 +160,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     (master_dir / "buildouts" / "MANIFEST.cfg").write_text(
         "[DEFAULT]\nbuildout = standalone app.cfg\npost-buildout-steps =\n\n[a]\n[b]\n")
     (master_dir / "workers.cfg").write_text("[w1]\npassword = lock-pass\nmax_builds = 2\n")
+    seed_venvs(root / "w1", ("a", "b"))
     with running_master(master_dir, {"w1": "lock-pass"}) as master:
         cold = together(master.rest, ("a", "b"))
         warm = together(master.rest, ("a", "b"))
@@ -143,6 +169,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
 
 def test_two_builds_needing_a_new_egg_both_succeed_and_it_is_got_once(setup: Setup) -> None:
     assert [b["results"] for b in setup.cold.values()] == [0, 0], setup.cold
+    for build in setup.cold.values():   # the seeded venvs were taken as they are
+        assert "already installed" in setup.log(build, "bootstrap")
     logs = [setup.log(build, "buildout") for build in setup.cold.values()]
     assert sum("Got sleepyrecipe 1.0." in log for log in logs) == 1, logs
     assert all("sleepyrecipe installed" in log for log in logs)

@@ -22,7 +22,7 @@ from buildbot.db.model import Model
 from unit_helpers import MASTER_CFG
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
-from anybox_buildbot.multimaster import mask_url
+from anybox_buildbot.multimaster import db_url_problem, mask_url
 from anybox_buildbot.sharedstate import (
     STATE_CLASS,
     STATE_OBJECT,
@@ -132,6 +132,20 @@ def test_the_database_password_is_never_shown() -> None:
 ])
 def test_mask_url(url: str, shown: str) -> None:
     assert mask_url(url) == shown
+
+
+@pytest.mark.parametrize("password", ["Xy7?Qz", "Xy7/Qz", "Xy7#Qz", "Xy:7/?#Qz", "a@b:c/d?e#f"])
+def test_a_password_with_url_delimiters_is_masked_and_accepted(password: str) -> None:
+    """SQLAlchemy reads the password up to the last ``@``: so does the
+    mask, and such a URL is valid."""
+    url = f"postgresql+psycopg2://bb:{password}@db.example.com/bb"
+    assert mask_url(url) == "postgresql+psycopg2://bb:***@db.example.com/bb"
+    assert mask_url(f"cannot connect to {url}: refused") == (
+        "cannot connect to postgresql+psycopg2://bb:***@db.example.com/bb: refused")
+    if "@" not in password:   # SQLAlchemy wants an '@' in it written %40
+        assert db_url_problem(url) is None
+    shown = "\n".join(errors_of(value={**GOOD, "db_url": url.replace("+psycopg2", "")}))
+    assert shown and password not in shown and "Qz" not in shown and "e#f" not in shown
 
 
 # -- auto-watch reports in the shared database --------------------------------------
@@ -277,6 +291,9 @@ def test_reading_never_creates_a_database_nor_fails(tmp_path: Path) -> None:
         "auto-watch reports not read from the database "
         "postgresql+psycopg2://bb:***@127.0.0.1:9/bb: ")
     assert "s3cr3t-pw" not in problem
+    stored, problem = read_stored_reports(
+        "postgresql+psycopg2://bb:Xy7/Qz@127.0.0.1:9/bb", tmp_path)
+    assert problem is not None and "Qz" not in problem and "bb:***@127.0.0.1:9/bb" in problem
 
 
 def test_an_unreachable_database_is_a_warning_of_the_load(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from anybox_buildbot.multimaster import db_url_problem, mask_url
 from anybox_buildbot.sharedstate import (
     STATE_CLASS,
     STATE_OBJECT,
+    _engine_url,
     read_stored_reports,
     state_value,
 )
@@ -215,6 +216,29 @@ def test_a_report_stored_in_the_database_is_watched(tmp_path: Path, buildbot_db)
     conf.populate()
     assert poller_urls(conf) == ["file:///srv/git/addons.git", "file:///srv/git/auto.git"]
     assert not any(w.category == "auto-watch" for w in conf.warnings.diagnostics)
+
+
+@pytest.mark.parametrize("odd", ["we?ird", "we#ird", "we%3Fird", "we ird&mode=rwc"])
+def test_a_basedir_with_uri_characters_is_read_read_only(tmp_path: Path, buildbot_db,
+                                                         odd: str) -> None:
+    """The SQLite file is opened through a ``file:`` URI: its path is
+    quoted, else ``?``/``#`` end it (another file opened, or made) and
+    ``mode=ro`` is lost."""
+    root = tmp_path / odd
+    db = root / "state.sqlite"
+    buildbot_db(db)
+    store(db, "auto", state_value(report("file:///srv/git/odd.git"), "auto #5"))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    stored, problem = read_stored_reports("sqlite:///state.sqlite", root)
+    assert problem is None and list(stored) == ["auto"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    url, _ = _engine_url("sqlite:///state.sqlite", root)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
+            conn.execute(sa.text("CREATE TABLE x (y int)"))
+    finally:
+        engine.dispose()
 
 
 def test_the_database_wins_over_an_old_file_which_is_read_without(tmp_path: Path,

@@ -364,6 +364,19 @@ def test_status_lists_masters_and_the_master_of_each_worker() -> None:
         "  w3                   not connected  0 builder(s): "]
 
 
+def test_status_prints_master_supplied_names_safely() -> None:
+    """Names come from the master's REST API: control characters (a
+    terminal's escape sequences) are shown as ``?``."""
+    evil = "m\x1b[2J\x1b]0;owned\x07"
+    assert master_lines([{"masterid": 1, "name": evil, "active": True, "last_active": 0}]
+                        )[1].startswith("  m?[2J?]0;owned? ")
+    lines = worker_lines([{"name": f"w{evil}", "connected_to": [{"masterid": 1}],
+                           "configured_on": [{"builderid": 7}]}], {7: f"b{evil}"}, {1: evil})
+    assert "\x1b" not in "".join(lines) and "\x07" not in "".join(lines)
+    assert lines[1] == ("  wm?[2J?]0;owned?     connected to m?[2J?]0;owned? 1 builder(s): "
+                        "bm?[2J?]0;owned?")
+
+
 # -- the upload step's writer ------------------------------------------------------
 
 def test_the_report_writer_keeps_at_most_its_limit() -> None:

@@ -209,3 +209,59 @@ class CheckDevelopStepTest(TestBuildStepMixin, TestReactorMixin, unittest.TestCa
                             state_string="develop projects NOT from the checkout (failure)")
         self.expect_no_property(REVISIONS_PROPERTY)
         return self.run_check("no develop projects\n", 1)
+
+
+def hg(cwd: Path, *args: str) -> str:
+    return subprocess.run(["hg", "--config", "ui.username=t <t@example.com>", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_hg_revision_is_read_without_running_repository_hooks(tmp_path: Path) -> None:
+    """A checkout's ``.hg/hgrc`` is repository content (committed inside a
+    git buildout, say): its hooks must not run on the worker."""
+    here = tmp_path / "build"
+    repo = here / "src" / "addons"
+    repo.mkdir(parents=True)
+    hg(repo, "init")
+    write(repo, "a.txt", "one\n")
+    hg(repo, "add", "a.txt")
+    hg(repo, "commit", "-m", "one")
+    node = hg(repo, "log", "-r", ".", "--template", "{node}")
+    write(repo, "b.txt", "two\n")
+    hg(repo, "add", "b.txt")
+    hg(repo, "commit", "-m", "two")
+    hg(repo, "update", "-r", node)              # the working directory's parent, not tip
+    pwned = tmp_path / "pwned"
+    write(repo, ".hg/hgrc", f"[hooks]\npre-log = touch {pwned}\npre-parents = touch {pwned}\n"
+          f"pre-identify = touch {pwned}\npre-id = touch {pwned}\n")
+    write(here, ".installed.cfg", "[buildout]\nparts =\n")
+    done = check(here)
+    assert done.returncode == 0, done.stderr
+    assert not pwned.exists()
+    assert f"revision: addons hg {node}\n" in done.stdout
+
+
+def test_hg_dirstate_formats_and_links(tmp_path: Path) -> None:
+    """dirstate-v2 (a docket: marker, then the parent padded to 32 bytes),
+    a new repository (null parent), and a ``.hg`` or dirstate that is a
+    link to another file (its bytes would be printed): only the first is a
+    revision."""
+    here = tmp_path / "build"
+    node = bytes(range(1, 21))
+    write(here, ".installed.cfg", "[buildout]\nparts =\n")
+    v2 = here / "src" / "v2" / ".hg"
+    v2.mkdir(parents=True)
+    (v2 / "dirstate").write_bytes(b"dirstate-v2\n" + node + bytes(12) + bytes(32) + bytes(50))
+    fresh = here / "src" / "fresh" / ".hg"
+    fresh.mkdir(parents=True)
+    (fresh / "dirstate").write_bytes(bytes(40))
+    secret = write(tmp_path, "secret/dirstate", "0123456789abcdefghijKLMN")
+    linked = here / "src" / "linked" / ".hg"
+    linked.mkdir(parents=True)
+    (linked / "dirstate").symlink_to(secret)
+    (here / "src" / "linked-meta").mkdir()
+    (here / "src" / "linked-meta" / ".hg").symlink_to(secret.parent)
+    done = check(here)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("revision:")] == [
+        f"revision: v2 hg {node.hex()}"]

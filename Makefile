@@ -55,7 +55,7 @@ docs: install
 # timers, builds' subprocesses): two processes too, each running whole test
 # modules (a module shares one master), with the TCP ports of the harness
 # split between them (tests/support/localrun.py, free_port).
-E2E_ARGS := -n 2 --dist loadfile
+E2E_ARGS := -n 2 --dist loadfile --durations=25
 CROSSBAR_LOG := $(VENV)/crossbar-install.log
 
 test: install sysdeps docs

@@ -32,6 +32,7 @@ from .forcewatch import (
     WORKER_PROPERTY,
     Follower,
     check_worker,
+    printable,
     request_url,
     wait_exit_code,
 )
@@ -285,7 +286,8 @@ def _current_step(client: Client, buildid: int) -> str:
     steps = client.steps(buildid)
     running = [s for s in steps if s["started_at"] and not s["complete"]]
     step = running[-1] if running else (steps[-1] if steps else None)
-    return f"step {step['number']} {step['name']}" if step else "waiting for a worker"
+    return (f"step {printable(step['number'], 20)} {printable(step['name'], 100)}" if step
+            else "waiting for a worker")
 
 
 def _plural(count: int, word: str) -> str:
@@ -328,7 +330,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     running = client.items("builds", "builds", complete="false")
     print(f"running builds: {len(running)}")
     for build in running:
-        print(f"  {builders.get(build['builderid'], '?')} #{build['number']}: "
+        print(f"  {printable(builders.get(build['builderid'], '?'), 200)} "
+              f"#{printable(build['number'], 20)}: "
               f"{_current_step(client, build['buildid'])}")
     return 0
 

@@ -143,7 +143,7 @@ def check_worker(client: Client, builder: str, worker: str) -> WorkerCheck:
         return WorkerCheck()
     workers = {w["name"]: w for w in client.builder_workers(found["builderid"])}
     if worker not in workers:
-        can = ", ".join(sorted(workers)) or "none"
+        can = ", ".join(printable(name, 100) for name in sorted(workers)) or "none"
         return WorkerCheck(refusal=f"worker {worker!r} cannot run builder {builder!r}; "
                            f"the workers that can: {can}")
     if WORKER_PROPERTY not in client.force_fields():

@@ -38,7 +38,8 @@ MAX_LINE_LENGTH = 256 * 1024
 # 50 MB log pasted by mistake before it becomes 600 000 errors.
 MAX_FILE_SIZE = 32 * 1024 * 1024
 DEFAULT_SECTION = "DEFAULT"
-_SECRET_KEYS = frozenset({"password", "passwd", "token", "secret", "smtp_password"})
+#: Keys whose value is never shown: messages and diffs quote the key only.
+SECRET_KEYS = frozenset({"password", "passwd", "token", "secret", "smtp_password"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +219,7 @@ def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
         if not match or not match["key"].strip():
             # 'password s3cret' (the '=' forgotten) must not print the secret.
             first = stripped.split(None, 1)[0]
-            shown = f"{first} ..." if first.lower() in _SECRET_KEYS else stripped
+            shown = f"{first} ..." if first.lower() in SECRET_KEYS else stripped
             errors.add(loc, "expected '[section]', 'option = value' or an indented "
                        "continuation line", shown)
             continue

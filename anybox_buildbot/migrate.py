@@ -61,7 +61,7 @@ from .deprecated import (
     prop_template,
 )
 from .errors import Errors
-from .inifile import IniFile, IniOption, parse_ini
+from .inifile import SECRET_KEYS, IniFile, IniOption, parse_ini
 from .ports import MAX_RANGE_SIZE
 from .rules import is_part_name
 
@@ -119,9 +119,33 @@ class Migration:
     left: list[str] = field(default_factory=list)
 
     def diff(self) -> str:
+        """The unified diff, secret values (``passwd = X``) as ``***``: the
+        diff is printed, the files keep their values."""
         return "".join(difflib.unified_diff(
-            self.old.splitlines(keepends=True), self.new.splitlines(keepends=True),
+            _masked(self.old), _masked(self.new),
             f"{self.name} (anybox.buildbot.odoo)", f"{self.name} (anybox_buildbot)"))
+
+
+_SECRET_LINE = re.compile(r"^(?P<key>[^\s=:]+)(?P<sep>\s*[=:]\s*)(?P<value>.*?)(?P<end>\r?\n?)\Z")
+_SECRET_REFERENCE = re.compile(r"^%\(secret:[^()\s]+\)s\s*$")
+
+
+def _masked(text: str) -> list[str]:
+    """``text``'s lines, the value of each secret key (and its continuation
+    lines) replaced by ``***`` unless it names a Buildbot secret."""
+    out: list[str] = []
+    in_secret = False
+    for line in text.splitlines(keepends=True):
+        if in_secret and line[:1] in (" ", "\t") and line.strip():
+            out.append(line[:len(line) - len(line.lstrip())] + "***"
+                       + line[len(line.rstrip("\r\n")):])
+            continue
+        match = _SECRET_LINE.match(line)
+        in_secret = bool(match and match["key"].lower() in SECRET_KEYS)
+        if in_secret and match and not _SECRET_REFERENCE.match(match["value"]):
+            line = f"{match['key']}{match['sep']}***{match['end']}"
+        out.append(line)
+    return out
 
 
 class _Editor:

@@ -46,28 +46,26 @@ MASK = "***"
 def mask_url(url: str) -> str:
     """``url`` with its password (``user:PASSWORD@``, ``?password=``) as ``***``.
 
-    Whatever is not a URL comes back unchanged but for a password-looking
-    part: the masked text is safe to print.
+    SQLAlchemy reads the password from after ``user:`` to the ``@`` (so it
+    may hold ``/``, ``?``, ``#``, ``:``): its own parser and printer mask it.
+    Text it does not read as a URL (an error message quoting one, a
+    password with a bare ``@``) has everything from ``scheme://user:`` to
+    its last ``@`` masked: the result is safe to print.
     """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return re.sub(r":[^:@/]*@", f":{MASK}@", url)
-    netloc = parts.netloc
-    if "@" not in netloc and "password" not in parts.query.lower():
-        return url
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":" + MASK
-        netloc = f"{userinfo}@{hostport}"
-    query = parts.query
-    if query:
-        pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-        if any(key.lower() == "password" for key, _ in pairs):
-            query = "&".join(f"{k}={MASK if k.lower() == 'password' else v}"
-                             for k, v in pairs)
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        shown = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        shown = _USERINFO_PASSWORD.sub(rf"\g<head>{MASK}@", url)
+    return _QUERY_PASSWORD.sub(rf"\g<key>{MASK}", shown)
+
+
+# ``scheme://user:`` then anything up to the last '@' (greedy on purpose:
+# masking too much is harmless, too little is not).
+_USERINFO_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:).*@", re.S)
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&]password=)[^&#\s]*", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +89,19 @@ class MultiMaster:
 
 
 def db_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be the database of several masters, or None."""
+    """Why ``url`` cannot be the database of several masters, or None.
+    Read as SQLAlchemy (Buildbot's engine) reads it: the password may hold
+    any character but ``@``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError as exc:
-        return f"not a URL: {exc}"
-    scheme = parts.scheme.lower()
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # the parser's message quotes the URL with its password: not shown
+        return ("not a database URL (dialect+driver://user:password@host:port/database; "
+                "an '@' in the password is written %40)")
+    scheme = parsed.drivername.lower()
     if scheme.startswith("sqlite"):
         return ("a SQLite file cannot be shared by several masters: give the URL of the "
                 "PostgreSQL (or MySQL) database every master uses")
@@ -105,8 +110,8 @@ def db_url_problem(url: str) -> str | None:
                 "'postgresql://' SQLAlchemy 2 looks for psycopg 3, which Buildbot does "
                 "not install)")
     if scheme not in DB_SCHEMES:
-        return f"unknown database kind {parts.scheme!r} (known: {', '.join(DB_SCHEMES)})"
-    if parts.path.strip("/") == "":
+        return f"unknown database kind {parsed.drivername!r} (known: {', '.join(DB_SCHEMES)})"
+    if not (parsed.database or "").strip("/"):
         return "no database name after the host (…/DATABASE)"
     return None
 

@@ -166,6 +166,11 @@ PIP_REQUIREMENT = re.compile(
     (?:\[{_REQ_NAME}(?:,{_REQ_NAME})*\])?            # [test,docs]
     (?:{_REQ_SPEC}(?:,{_REQ_SPEC})*)?                # >=5,<6
     """, re.VERBOSE)
+#: What pip takes for an archive (its ARCHIVE_EXTENSIONS): a requirement so
+#: named that is a file of the working directory (the checkout, repository
+#: content) is installed from that file.
+ARCHIVE_SUFFIXES = (".zip", ".whl", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz",
+                    ".txz", ".tlz", ".tar.lz", ".tar.lzma")
 PIP_REQUIREMENT_FORM = "NAME[EXTRAS]SPECIFIERS without spaces, e.g. horse-with-no-namespace, " \
     "zope.interface>=5,<7 or coverage[toml]==7.4.0"
 
@@ -182,6 +187,12 @@ def pip_requirement(text: str) -> str:
     if ";" in text:
         raise RuleError("environment markers are refused",
                         hint="the venv is made for one interpreter: " + PIP_REQUIREMENT_FORM)
-    if not PIP_REQUIREMENT.fullmatch(text):
+    match = PIP_REQUIREMENT.fullmatch(text)
+    if not match:
         raise RuleError("not a pip requirement", hint=PIP_REQUIREMENT_FORM)
+    if match["name"].lower().endswith(ARCHIVE_SUFFIXES):
+        raise RuleError("a local archive name, not a requirement",
+                        hint="pip would install a file of that name from the checkout; "
+                        f"names ending in {', '.join(ARCHIVE_SUFFIXES)} are refused: "
+                        + PIP_REQUIREMENT_FORM)
     return text

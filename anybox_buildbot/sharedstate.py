@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ def _from_value(value_json: str) -> StoredReport | None:
 def _engine_url(db_url: str, basedir: Path):
     """(SQLAlchemy URL, connect args), or (None, None) for nothing to read:
     an in-memory database, a SQLite file not made yet."""
-    from sqlalchemy.engine import make_url
+    from sqlalchemy.engine import URL, make_url
 
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
@@ -91,8 +92,11 @@ def _engine_url(db_url: str, basedir: Path):
             path = basedir / path   # as Buildbot does (its enginestrategy)
         if not path.is_file():
             return None, None
-        # read-only, never creating the file (a check before create-master)
-        return f"sqlite:///file:{path}?mode=ro&uri=true", {}
+        # read-only, never creating the file (a check before create-master);
+        # the path quoted, else a '?', '#' or '%' in the basedir would end
+        # it and drop mode=ro (SQLite decodes the %XX of a file: URI)
+        return URL.create("sqlite", database=f"file:{urllib.parse.quote(str(path))}",
+                          query={"mode": "ro", "uri": "true"}), {}
     return url, {"connect_timeout": CONNECT_TIMEOUT}
 
 

@@ -5,6 +5,8 @@ API lists them all (``/masters``: name, active, last seen) and tells, for
 each connected worker, the master it is attached to (``connected_to``,
 master ids). These pure functions turn those answers into lines, so the
 command stays a few REST calls and the layout is tested without a master.
+Names come from the master: printed through ``printable`` (no terminal
+escape sequence gets through).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .forcewatch import printable
 
 NAME_WIDTH = 20
 
@@ -29,7 +33,7 @@ def master_lines(masters: Iterable[Mapping[str, Any]]) -> list[str]:
     lines = ["masters:"]
     for master in sorted(masters, key=lambda m: str(m.get("name"))):
         state = "active" if master.get("active") else "not active"
-        lines.append(f"  {master.get('name')!s:<{NAME_WIDTH}} {state:<10} "
+        lines.append(f"  {printable(master.get('name'), 200):<{NAME_WIDTH}} {state:<10} "
                      f"last seen {_when(master.get('last_active'))}")
     return lines
 
@@ -39,7 +43,7 @@ def worker_connection(worker: Mapping[str, Any], master_names: Mapping[int, str]
     ids = [c.get("masterid") for c in worker.get("connected_to") or ()]
     if not ids:
         return "not connected"
-    names = sorted(master_names.get(i, f"master #{i}") for i in ids)
+    names = sorted(printable(master_names.get(i, f"master #{i}"), 200) for i in ids)
     return "connected to " + ", ".join(names)
 
 
@@ -51,8 +55,8 @@ def worker_lines(workers: Iterable[Mapping[str, Any]], builder_names: Mapping[in
         state = worker_connection(worker, master_names)
         # one entry per (builder, master): a builder of two masters is listed once
         ids = {c.get("builderid") for c in worker.get("configured_on") or ()}
-        names = sorted(builder_names.get(i, "?") for i in ids)
-        lines.append(f"  {worker.get('name')!s:<{NAME_WIDTH}} {state:<14} "
+        names = sorted(printable(builder_names.get(i, "?"), 200) for i in ids)
+        lines.append(f"  {printable(worker.get('name'), 200):<{NAME_WIDTH}} {state:<14} "
                      f"{len(names)} builder(s): " + ", ".join(names))
     return lines
 

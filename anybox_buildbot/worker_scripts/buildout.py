@@ -273,9 +273,10 @@ def lock_egg_writes(caches: str) -> None:
                       "meanwhile: using it", flush=True)
                 return original(self, requirement, ws, *args, **kwargs)
             write_journal(caches)
-            result = original(self, requirement, ws, *args, **kwargs)
-            os.unlink(os.path.join(caches, JOURNAL))
-            return result
+            try:
+                return original(self, requirement, ws, *args, **kwargs)
+            finally:   # a failed download too: only a killed writer leaves it
+                os.unlink(os.path.join(caches, JOURNAL))
 
     installer._get_dist = locked_get_dist
 

@@ -23,7 +23,8 @@ checkout, the revision it holds: ``revision: NAME VCS REV`` lines, which
 the master turns into the build property ``develop_revisions``.
 
 Everything read here comes from the repository and from what buildout
-made of it: it is only read, never run. The egg-links and scripts read are
+made of it: it is only read, never run (a Mercurial revision is read from
+``.hg/dirstate``: ``hg`` would run the checkout's own hooks). The egg-links and scripts read are
 those inside the buildout's folder (``develop-eggs/``, ``bin/``; no
 symlinked script, no egg-link resolving elsewhere); beyond them, only the
 metadata files (``pyproject.toml``, ``setup.cfg``, ``setup.py``) of the
@@ -37,6 +38,7 @@ import argparse
 import configparser
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -49,6 +51,8 @@ _DIST = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._]*?)-(?P<version>[0-9][^-/]
 _SETUP_NAME = re.compile(r"""\bname\s*=\s*['"]([A-Za-z0-9][A-Za-z0-9._-]*)['"]""")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _REVISION = re.compile(r"[0-9a-f]{7,64}")
+#: Mercurial's dirstate-v2 docket starts so, then the first parent's node
+_DIRSTATE_V2 = b"dirstate-v2\n"
 FIX = ("use a zc.buildout that reads pyproject.toml (buildout-version = 6.0.1 or newer in "
        "the manifest), or give the project a setup.py (or setup.cfg) naming it")
 
@@ -139,19 +143,50 @@ def used_distributions(here: str) -> list[tuple[str, str, str]]:
     return used
 
 
+def hg_revision(folder: str) -> str | None:
+    """The working directory's parent of the Mercurial checkout ``folder``,
+    read from ``.hg/dirstate`` (its first 20 bytes; after the 12-byte
+    marker in the ``dirstate-v2`` format), or None.
+
+    Not ``hg log``: it would run the hooks of the checkout's ``.hg/hgrc``,
+    which is repository content (a ``.hg`` committed in a git buildout).
+    Neither ``.hg`` nor the file may be a symbolic link (the 20 bytes are
+    printed: they must not be those of another file), and only a regular
+    file is opened (no fifo to block on).
+    """
+    meta = os.path.join(folder, ".hg")
+    if os.path.islink(meta):
+        return None
+    try:
+        fd = os.open(os.path.join(meta, "dirstate"),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        head = os.read(fd, len(_DIRSTATE_V2) + 20)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    node = head[len(_DIRSTATE_V2):] if head.startswith(_DIRSTATE_V2) else head[:20]
+    return node.hex() if len(node) == 20 and node != bytes(20) else None
+
+
 def revision(folder: str) -> tuple[str, str] | None:
     """(vcs, revision) of the checkout ``folder`` is the top of, if any."""
-    commands = {"git": ["git", "-C", folder, "rev-parse", "HEAD"],
-                "hg": ["hg", "--cwd", folder, "log", "-r", ".", "--template", "{node}"]}
-    for vcs, argv in commands.items():
-        if not os.path.isdir(os.path.join(folder, f".{vcs}")):
-            continue
+    if os.path.isdir(os.path.join(folder, ".git")):
         try:
-            out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+            out = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"],
+                                 capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return None
         rev = out.stdout.strip()
-        return (vcs, rev) if out.returncode == 0 and _REVISION.fullmatch(rev) else None
+        return ("git", rev) if out.returncode == 0 and _REVISION.fullmatch(rev) else None
+    if os.path.isdir(os.path.join(folder, ".hg")):
+        rev = hg_revision(folder)
+        return ("hg", rev) if rev is not None else None
     return None
 
 

@@ -12,8 +12,10 @@ Shipped by the master (``functional-odoo`` step set) and run on the worker:
 
 ``python3 anybox-odoo_server.py stop --pidfile F --logfile L``
     Stops the process group F names (SIGTERM, then SIGKILL after
-    ``--grace`` seconds) if it is still the process ``start`` made, prints
-    the end of the server's log. No server: nothing to do, exit 0.
+    ``--grace`` seconds) if it is still the process ``start`` made (same
+    kernel start time: nothing is signalled when that cannot be checked),
+    removes F, prints the end of the server's log. No server: nothing to
+    do, exit 0.
 
 ``start`` first stops a server F still names: one left by a build of the
 same builder that was interrupted before its stop step.
@@ -87,6 +89,13 @@ def start_time(pid: int) -> str:
 
 def stop_group(pid: int, grace: float) -> str:
     try:
+        return _stop_group(pid, grace)
+    except PermissionError:
+        return "not allowed to signal its process group (another user's?): nothing stopped"
+
+
+def _stop_group(pid: int, grace: float) -> str:
+    try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return "already stopped"
@@ -110,24 +119,46 @@ def stop_group(pid: int, grace: float) -> str:
 
 def stop_recorded(pidfile: str, grace: float) -> str | None:
     """Stop the server ``pidfile`` names, if it is still that process;
-    remove the file. None: no file."""
+    remove the file. None: no file.
+
+    A pid is recycled once its process is gone: only a process whose
+    kernel start time is the one recorded at start is ours. Without both
+    (an old pid file, a system with no /proc) nothing is signalled: a
+    server left running is better than an unrelated group killed.
+    """
     try:
         with open(pidfile) as handle:
             fields = handle.read().split()
     except FileNotFoundError:
         return None
     try:
+        return _identified_stop(fields, grace)
+    finally:
+        try:   # whatever happened: a stale file must not block later starts
+            os.unlink(pidfile)
+        except FileNotFoundError:
+            pass
+
+
+def _identified_stop(fields: list[str], grace: float) -> str:
+    try:
         pid = int(fields[0])
     except (IndexError, ValueError):
-        outcome = "unreadable pid file: nothing stopped"
-    else:
-        recorded = fields[1] if len(fields) > 1 else ""
-        if pid <= 1 or (recorded and start_time(pid) not in ("", recorded)):
-            outcome = f"pid {pid} is no longer the server this build started: nothing stopped"
-        else:
-            outcome = f"server (pid {pid}): {stop_group(pid, grace)}"
-    os.unlink(pidfile)
-    return outcome
+        return "unreadable pid file: nothing stopped"
+    recorded = fields[1] if len(fields) > 1 else ""
+    if pid <= 1:
+        return f"pid {pid} cannot be a server this build started: nothing stopped"
+    if not recorded:
+        return (f"pid {pid}: no start time recorded, cannot tell it is the server this "
+                "build started: nothing stopped")
+    current = start_time(pid)
+    if not current:
+        return (f"pid {pid}: its start time cannot be read (it is gone, or this system "
+                "has no /proc), cannot tell it is the server this build started: "
+                "nothing stopped")
+    if current != recorded:
+        return f"pid {pid} is no longer the server this build started: nothing stopped"
+    return f"server (pid {pid}): {stop_group(pid, grace)}"
 
 
 def start(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ documented exit status, and never a password given in the URL.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -185,3 +186,41 @@ def test_url_credentials_become_the_login() -> None:
     assert (parsed.user, parsed.password) == ("ci@corp", "p:ss")
     assert parse_master_url("http://[::1]:8010").base == "http://[::1]:8010"
     assert redact(f"http://u:{PASSWORD}@h:1/x?y=@") == "http://u:***@h:1/x?y=@"
+
+
+ESC = "\x1b]0;pwned\x07\x1b[2J"
+
+
+@pytest.fixture
+def hostile_server() -> Iterator[str]:
+    """Answers as a Buildbot whose names hold terminal escape sequences."""
+    answers = {
+        "builders": {"builders": [{"builderid": 4, "name": f"app{ESC}"}]},
+        "masters": {"masters": [{"masterid": 1, "name": f"m{ESC}", "active": True,
+                                 "last_active": 0}]},
+        "workers": {"workers": [{"name": f"w{ESC}", "connected_to": [{"masterid": 1}],
+                                 "configured_on": [{"builderid": 4}]}]},
+        "builds": {"builds": [{"buildid": 9, "builderid": 4, "number": 3}]},
+        "builds/9/steps": {"steps": [{"number": 2, "name": f"test{ESC}",
+                                      "started_at": 1, "complete": False}]},
+    }
+
+    class Hostile(_Handler):
+        status = 200
+        content_type = "application/json"
+
+        def _answer(self) -> None:
+            path = self.path.split("/api/v2/", 1)[1].split("?", 1)[0]
+            self.body = json.dumps(answers[path]).encode()
+            super()._answer()
+
+        do_GET = _answer
+
+    yield from _serve(Hostile)
+
+
+def test_status_prints_what_the_master_says_as_plain_text(capsys, hostile_server: str) -> None:
+    code, out, _err = run(capsys, "status", "--url", hostile_server)
+    assert code == 0
+    assert "\x1b" not in out and "\x07" not in out
+    assert "  app?]0;pwned??[2J #3: step 2 test?]0;pwned??[2J" in out

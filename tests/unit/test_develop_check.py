@@ -12,13 +12,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from buildbot.process.results import FAILURE, SUCCESS
+from buildbot.test.reactor import TestReactorMixin
+from buildbot.test.steps import ExpectShell, TestBuildStepMixin
+from twisted.trial import unittest
 from unit_helpers import write
 
 from anybox_buildbot.factory import SCRIPTS_DIR
-from anybox_buildbot.steps.develop import MAX_REVISIONS, develop_revisions
+from anybox_buildbot.steps.develop import (
+    MAX_REVISIONS,
+    REVISIONS_PROPERTY,
+    check_develop_step,
+    develop_revisions,
+)
 
 GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
@@ -128,8 +138,8 @@ def test_revisions_of_develop_checkouts_and_sources(tmp_path: Path) -> None:
     addons = git(here / "src" / "addons", "rev-parse", "HEAD")
     assert f"revision: demo.lib git {lib}\n" in done.stdout
     assert f"revision: addons git {addons}\n" in done.stdout
-    assert develop_revisions(0, done.stdout, "") == {
-        "develop_revisions": {"demo.lib": f"git {lib}", "addons": f"git {addons}"}}
+    assert develop_revisions(done.stdout.splitlines()) == {
+        "demo.lib": f"git {lib}", "addons": f"git {addons}"}
 
 
 @pytest.mark.parametrize("line", [
@@ -141,11 +151,117 @@ def test_revisions_of_develop_checkouts_and_sources(tmp_path: Path) -> None:
     "revision: name git ABCDEF0",
 ])
 def test_revision_lines_from_the_worker_are_checked(line: str) -> None:
-    assert develop_revisions(0, f"{line}\nrevision: ok hg {'b' * 40}\n", "") == {
-        "develop_revisions": {"ok": f"hg {'b' * 40}"}}
+    assert develop_revisions([line, f"revision: ok hg {'b' * 40}"]) == {"ok": f"hg {'b' * 40}"}
 
 
 def test_revisions_are_bounded_and_absent_when_none() -> None:
     lines = "".join(f"revision: p{i} git {'c' * 40}\n" for i in range(MAX_REVISIONS + 50))
-    assert len(develop_revisions(0, lines, "")["develop_revisions"]) == MAX_REVISIONS
-    assert develop_revisions(1, "no develop projects\n", "boom") == {}
+    assert len(develop_revisions(lines.splitlines())) == MAX_REVISIONS
+    assert develop_revisions(["no develop projects"]) == {}
+
+
+def test_the_step_keeps_no_output_in_master_memory() -> None:
+    """The script's output comes from repository content and a worker: a
+    checkout printing gigabytes must not be buffered on the master, only
+    the bounded ``revision:`` lines kept."""
+    step = check_develop_step("2.13.8", "build", {})
+    observers = [obs for log, obs in step._pendingLogObservers if log == "stdio"]
+    assert observers
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(24):          # 24 MB of output, fresh strings each time
+            chunk = "".join(f"noise {i} {n} " + "x" * 80 + "\n" for n in range(10000))
+            for observer in observers:
+                observer.gotData("o", chunk)
+                observer.gotData("e", chunk)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 4 * 1024 * 1024, kept
+
+
+class CheckDevelopStepTest(TestBuildStepMixin, TestReactorMixin, unittest.TestCase):
+    """The step's results and property, as Buildbot runs it."""
+
+    def setUp(self):
+        self.setup_test_reactor()
+        return self.setup_test_build_step()
+
+    def run_check(self, stdout: str, rc: int):
+        self.setup_step(check_develop_step("6.0.1", "build", {}))
+        self.expect_commands(ExpectShell(workdir="build", command=[
+            "venv/bin/python", "anybox-develop_check.py", "--buildout-version", "6.0.1"])
+            .stdout(stdout).exit(rc))
+        return self.run_step()
+
+    def test_revisions_become_a_property(self):
+        self.expect_outcome(result=SUCCESS,
+                            state_string="develop projects from the checkout")
+        self.expect_property(REVISIONS_PROPERTY, {"demo.lib": f"git {'a' * 40}",
+                                                  "addons": f"hg {'b' * 12}"})
+        return self.run_check(f"develop: demo.lib from /w/src\nrevision: demo.lib git "
+                              f"{'a' * 40}\nrevision: ../x git {'c' * 40}\n"
+                              f"revision: addons hg {'b' * 12}\n", 0)
+
+    def test_a_failed_check_fails_without_property(self):
+        self.expect_outcome(result=FAILURE,
+                            state_string="develop projects NOT from the checkout (failure)")
+        self.expect_no_property(REVISIONS_PROPERTY)
+        return self.run_check("no develop projects\n", 1)
+
+
+def hg(cwd: Path, *args: str) -> str:
+    return subprocess.run(["hg", "--config", "ui.username=t <t@example.com>", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_hg_revision_is_read_without_running_repository_hooks(tmp_path: Path) -> None:
+    """A checkout's ``.hg/hgrc`` is repository content (committed inside a
+    git buildout, say): its hooks must not run on the worker."""
+    here = tmp_path / "build"
+    repo = here / "src" / "addons"
+    repo.mkdir(parents=True)
+    hg(repo, "init")
+    write(repo, "a.txt", "one\n")
+    hg(repo, "add", "a.txt")
+    hg(repo, "commit", "-m", "one")
+    node = hg(repo, "log", "-r", ".", "--template", "{node}")
+    write(repo, "b.txt", "two\n")
+    hg(repo, "add", "b.txt")
+    hg(repo, "commit", "-m", "two")
+    hg(repo, "update", "-r", node)              # the working directory's parent, not tip
+    pwned = tmp_path / "pwned"
+    write(repo, ".hg/hgrc", f"[hooks]\npre-log = touch {pwned}\npre-parents = touch {pwned}\n"
+          f"pre-identify = touch {pwned}\npre-id = touch {pwned}\n")
+    write(here, ".installed.cfg", "[buildout]\nparts =\n")
+    done = check(here)
+    assert done.returncode == 0, done.stderr
+    assert not pwned.exists()
+    assert f"revision: addons hg {node}\n" in done.stdout
+
+
+def test_hg_dirstate_formats_and_links(tmp_path: Path) -> None:
+    """dirstate-v2 (a docket: marker, then the parent padded to 32 bytes),
+    a new repository (null parent), and a ``.hg`` or dirstate that is a
+    link to another file (its bytes would be printed): only the first is a
+    revision."""
+    here = tmp_path / "build"
+    node = bytes(range(1, 21))
+    write(here, ".installed.cfg", "[buildout]\nparts =\n")
+    v2 = here / "src" / "v2" / ".hg"
+    v2.mkdir(parents=True)
+    (v2 / "dirstate").write_bytes(b"dirstate-v2\n" + node + bytes(12) + bytes(32) + bytes(50))
+    fresh = here / "src" / "fresh" / ".hg"
+    fresh.mkdir(parents=True)
+    (fresh / "dirstate").write_bytes(bytes(40))
+    secret = write(tmp_path, "secret/dirstate", "0123456789abcdefghijKLMN")
+    linked = here / "src" / "linked" / ".hg"
+    linked.mkdir(parents=True)
+    (linked / "dirstate").symlink_to(secret)
+    (here / "src" / "linked-meta").mkdir()
+    (here / "src" / "linked-meta" / ".hg").symlink_to(secret.parent)
+    done = check(here)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("revision:")] == [
+        f"revision: v2 hg {node.hex()}"]

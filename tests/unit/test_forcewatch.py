@@ -204,3 +204,13 @@ def test_log_lines_must_be_a_count(value: str, capsys: pytest.CaptureFixture[str
         main(["force", "app", "--url", "http://127.0.0.1:9/", "--log-lines", value])
     assert exc.value.code == 2
     assert "--log-lines" in capsys.readouterr().err
+
+
+def test_worker_names_from_the_master_are_printed_safely() -> None:
+    """A master's answers are not trusted to be terminal text."""
+    class Hostile(Fleet):
+        def builder_workers(self, builderid: int) -> list[dict[str, Any]]:
+            return [{"name": "w1\x1b]0;pwned\x07\x1b[2J", "connected_to": [{}]}]
+
+    refused = check_worker(Hostile(), "app", "w2").refusal
+    assert refused == "worker 'w2' cannot run builder 'app'; the workers that can: w1?]0;pwned??[2J"

@@ -448,6 +448,25 @@ def test_bad_bootstrap_packages_are_errors_at_their_line(tmp_path):
     assert "e.g. horse-with-no-namespace" in messages[5]
 
 
+def test_bootstrap_packages_named_like_local_archives_are_errors(tmp_path):
+    """pip installs an existing file of the working directory (the
+    checkout) named like an archive: such names are refused."""
+    names = ["evil-1.0.tar.gz", "x.whl", "a.zip", "b.tar", "c.tgz", "d.tar.bz2", "e.tbz",
+             "f.tar.xz", "g.txz", "h.tlz", "i.tar.lz", "j.TAR.GZ", "k.whl==1"]
+    manifest = write(tmp_path, "MANIFEST.cfg", f"""
+        [a]
+        {GIT}
+        bootstrap-packages = good zip.archive
+            {" ".join(names)}
+        """)
+    specs, messages = load_errors(manifest)
+    assert specs == {}
+    assert len(messages) == len(names), messages
+    for name, message in zip(names, messages, strict=True):
+        assert message.startswith(f"{manifest}:4: ") and repr(name) in message
+        assert "a local archive name" in message and "NAME[EXTRAS]" in message
+
+
 def test_buildout_options_are_templates(load_manifest_text):
     spec = load_manifest_text(
         f"[a]\n{GIT}\nbuildout-options = app:dsn=postgresql:///%(prop:testing_db)s\n"

@@ -240,3 +240,25 @@ def test_migrated_files_load_as_the_original_users_expect(tmp_path: Path, capsys
                         (manifest, migrate_manifest)):
         text = path.read_text()
         assert again(text).new == text, path
+
+
+def test_diff_never_shows_a_password(tmp_path: Path, capsys) -> None:
+    """Renaming ``passwd`` puts its value on the -/+ lines, and a
+    ``password`` line next to a change is context: both show ``***``; a
+    secret's name may stay."""
+    text = ("[pg-box]\npasswd = Fi7st-s3cret\ncapability = python 2.7 bin=/usr/bin/python2.7\n"
+            "password: Sec0nd-s3cret\n"
+            "[vault-box]\npasswd = %(secret:vault_box)s\n")
+    migration = migrate_workers(text, "workers.cfg")
+    assert "password = Fi7st-s3cret" in migration.new   # the file itself keeps it
+    diff = migration.diff()
+    assert "-passwd = ***\n" in diff and "+password = ***\n" in diff
+    assert " password: ***\n" in diff
+    assert "+password = %(secret:vault_box)s\n" in diff
+    workers = tmp_path / "workers.cfg"
+    workers.write_text(text)
+    assert main(["migrate", "--workers", str(workers)]) == 0
+    out = capsys.readouterr().out
+    everything = "\n".join([out, diff, *migration.changes, *migration.left])
+    assert "s3cret" not in everything
+    assert "+password = ***" in out

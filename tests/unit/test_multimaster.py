@@ -22,10 +22,11 @@ from buildbot.db.model import Model
 from unit_helpers import MASTER_CFG
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
-from anybox_buildbot.multimaster import mask_url
+from anybox_buildbot.multimaster import db_url_problem, mask_url
 from anybox_buildbot.sharedstate import (
     STATE_CLASS,
     STATE_OBJECT,
+    _engine_url,
     read_stored_reports,
     state_value,
 )
@@ -134,6 +135,20 @@ def test_mask_url(url: str, shown: str) -> None:
     assert mask_url(url) == shown
 
 
+@pytest.mark.parametrize("password", ["Xy7?Qz", "Xy7/Qz", "Xy7#Qz", "Xy:7/?#Qz", "a@b:c/d?e#f"])
+def test_a_password_with_url_delimiters_is_masked_and_accepted(password: str) -> None:
+    """SQLAlchemy reads the password up to the last ``@``: so does the
+    mask, and such a URL is valid."""
+    url = f"postgresql+psycopg2://bb:{password}@db.example.com/bb"
+    assert mask_url(url) == "postgresql+psycopg2://bb:***@db.example.com/bb"
+    assert mask_url(f"cannot connect to {url}: refused") == (
+        "cannot connect to postgresql+psycopg2://bb:***@db.example.com/bb: refused")
+    if "@" not in password:   # SQLAlchemy wants an '@' in it written %40
+        assert db_url_problem(url) is None
+    shown = "\n".join(errors_of(value={**GOOD, "db_url": url.replace("+psycopg2", "")}))
+    assert shown and password not in shown and "Qz" not in shown and "e#f" not in shown
+
+
 # -- auto-watch reports in the shared database --------------------------------------
 
 MANIFEST = """\
@@ -201,6 +216,29 @@ def test_a_report_stored_in_the_database_is_watched(tmp_path: Path, buildbot_db)
     conf.populate()
     assert poller_urls(conf) == ["file:///srv/git/addons.git", "file:///srv/git/auto.git"]
     assert not any(w.category == "auto-watch" for w in conf.warnings.diagnostics)
+
+
+@pytest.mark.parametrize("odd", ["we?ird", "we#ird", "we%3Fird", "we ird&mode=rwc"])
+def test_a_basedir_with_uri_characters_is_read_read_only(tmp_path: Path, buildbot_db,
+                                                         odd: str) -> None:
+    """The SQLite file is opened through a ``file:`` URI: its path is
+    quoted, else ``?``/``#`` end it (another file opened, or made) and
+    ``mode=ro`` is lost."""
+    root = tmp_path / odd
+    db = root / "state.sqlite"
+    buildbot_db(db)
+    store(db, "auto", state_value(report("file:///srv/git/odd.git"), "auto #5"))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    stored, problem = read_stored_reports("sqlite:///state.sqlite", root)
+    assert problem is None and list(stored) == ["auto"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    url, _ = _engine_url("sqlite:///state.sqlite", root)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn, pytest.raises(sa.exc.OperationalError, match="readonly"):
+            conn.execute(sa.text("CREATE TABLE x (y int)"))
+    finally:
+        engine.dispose()
 
 
 def test_the_database_wins_over_an_old_file_which_is_read_without(tmp_path: Path,
@@ -277,6 +315,9 @@ def test_reading_never_creates_a_database_nor_fails(tmp_path: Path) -> None:
         "auto-watch reports not read from the database "
         "postgresql+psycopg2://bb:***@127.0.0.1:9/bb: ")
     assert "s3cr3t-pw" not in problem
+    stored, problem = read_stored_reports(
+        "postgresql+psycopg2://bb:Xy7/Qz@127.0.0.1:9/bb", tmp_path)
+    assert problem is not None and "Qz" not in problem and "bb:***@127.0.0.1:9/bb" in problem
 
 
 def test_an_unreachable_database_is_a_warning_of_the_load(tmp_path: Path) -> None:
@@ -321,6 +362,19 @@ def test_status_lists_masters_and_the_master_of_each_worker() -> None:
         "  w1                   connected to ci1:/srv/m1 2 builder(s): app, lib",
         "  w2                   connected to ci2:/srv/m2 1 builder(s): app",
         "  w3                   not connected  0 builder(s): "]
+
+
+def test_status_prints_master_supplied_names_safely() -> None:
+    """Names come from the master's REST API: control characters (a
+    terminal's escape sequences) are shown as ``?``."""
+    evil = "m\x1b[2J\x1b]0;owned\x07"
+    assert master_lines([{"masterid": 1, "name": evil, "active": True, "last_active": 0}]
+                        )[1].startswith("  m?[2J?]0;owned? ")
+    lines = worker_lines([{"name": f"w{evil}", "connected_to": [{"masterid": 1}],
+                           "configured_on": [{"builderid": 7}]}], {7: f"b{evil}"}, {1: evil})
+    assert "\x1b" not in "".join(lines) and "\x07" not in "".join(lines)
+    assert lines[1] == ("  wm?[2J?]0;owned?     connected to m?[2J?]0;owned? 1 builder(s): "
+                        "bm?[2J?]0;owned?")
 
 
 # -- the upload step's writer ------------------------------------------------------

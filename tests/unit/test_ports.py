@@ -3,9 +3,12 @@ the step sets that take a port, and the server script of functional-odoo."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -470,6 +473,61 @@ def test_server_script_never_stops_a_recycled_pid(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def kernel_start_time(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]
+
+
+def test_server_script_never_stops_a_process_it_cannot_identify(tmp_path: Path) -> None:
+    """A pid file without the start time (or a process whose start time
+    cannot be read) may name a recycled pid: nothing is killed."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                               start_new_session=True)
+    try:
+        (tmp_path / "s.pid").write_text(f"{sleeper.pid}\n")   # no start time
+        result = server_script(tmp_path, "stop", *files(tmp_path))
+        assert result.returncode == 0
+        assert "cannot tell it is the server this build started: nothing stopped" \
+            in result.stdout
+        assert sleeper.poll() is None
+        assert not (tmp_path / "s.pid").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or os.geteuid() != 0
+                    or not Path("/usr/bin/python3").exists(),
+                    reason="needs Linux, root (to run the script as nobody) and /usr/bin/python3")
+def test_a_server_group_it_may_not_signal_is_reported_and_forgotten() -> None:
+    """killpg refused (another user's group): said, the pid file removed so
+    that the next start is not stuck on it."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                               start_new_session=True)
+    here = Path(tempfile.mkdtemp())
+    try:
+        here.chmod(0o777)
+        (here / "s.pid").write_text(f"{sleeper.pid} {kernel_start_time(sleeper.pid)}\n")
+        (here / "s.pid").chmod(0o666)
+        script = here / "odoo_server.py"
+        script.write_text(Path(SCRIPT).read_text())
+
+        def as_nobody() -> None:
+            os.setgid(65534)
+            os.setuid(65534)
+        result = subprocess.run(["/usr/bin/python3", str(script), "stop", *files(here)],
+                                cwd=here, capture_output=True, text=True, timeout=30,
+                                preexec_fn=as_nobody)
+        assert result.returncode == 0, result.stderr
+        assert f"server (pid {sleeper.pid}): not allowed to signal it" in result.stdout
+        assert "Traceback" not in result.stderr
+        assert sleeper.poll() is None
+        assert not (here / "s.pid").exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        shutil.rmtree(here)
 
 
 def test_server_script_stops_a_server_left_by_an_interrupted_build(tmp_path: Path) -> None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from anybox_buildbot import ConfigError, configure_from_buildouts
+from anybox_buildbot.errors import Errors
+from anybox_buildbot.manifest import load_manifests
+
 GIT = "buildout = git https://example.com/app.git main buildout.cfg"
 
 #: A config-only master.cfg (no port anyone connects to, in-memory database)
@@ -38,10 +44,6 @@ STANDALONE_HEAD = "[a]\nbuildout = standalone a.cfg\n"
 def configure_errors(tmp_path: Path, section: str) -> list[str]:
     """The ConfigError messages of ``configure_from_buildouts`` on a master
     whose manifest is ``STANDALONE_HEAD + section`` (one worker, one file)."""
-    import pytest
-
-    from anybox_buildbot import ConfigError, configure_from_buildouts
-
     (tmp_path / "buildouts").mkdir(exist_ok=True)
     (tmp_path / "buildouts" / "a.cfg").write_text("[buildout]\nparts =\n")
     (tmp_path / "buildouts" / "MANIFEST.cfg").write_text(STANDALONE_HEAD + section)
@@ -54,9 +56,6 @@ def configure_errors(tmp_path: Path, section: str) -> list[str]:
 def load_manifest(tmp_path: Path, text: str) -> list:
     """The buildout specs of ``text`` written as ``tmp_path/MANIFEST.cfg``;
     raises the ConfigError if it has mistakes."""
-    from anybox_buildbot.errors import Errors
-    from anybox_buildbot.manifest import load_manifests
-
     path = tmp_path / "MANIFEST.cfg"
     path.write_text(text)
     errors = Errors()

@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from buildbot.config.builder import BuilderConfig
 from buildbot.plugins import schedulers, util, worker
 from buildbot.process.factory import BuildFactory
 from twisted.python import log
@@ -323,9 +324,11 @@ class BuildoutsConfigurator:
         return plan
 
     def _add_builders(self, plan: Plan) -> list:
+        # BuilderConfig imported from its module: ``util.BuilderConfig`` goes
+        # through Buildbot's plugin lookup, 20 000 times at 10 000 buildouts.
         made = []
         for item in plan.builders:
-            made.append(util.BuilderConfig(
+            made.append(BuilderConfig(
                 name=item.name, workernames=list(item.workers),
                 factory=self.build_factories[item.buildout],
                 properties=dict(item.properties), tags=list(item.tags) or None,

@@ -83,6 +83,8 @@ class IniFile:
 
 
 def _strip_comment(text: str) -> str:
+    if "#" not in text and ";" not in text:   # most lines: no regex search
+        return text.strip()
     match = _INLINE_COMMENT.search(text)
     if match:
         text = text[: match.start()]
@@ -152,15 +154,17 @@ def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
     seen_sections: dict[str, Location] = {}
     defaults: dict[str, IniOption] = {}
     current: dict[str, IniOption] | None = None
+    # The option being read: made into an IniOption once its continuation
+    # lines are known (one object per option, not a placeholder then a copy).
     current_key: str | None = None
+    current_loc = Location(path)
     pending: list[tuple[str, Location]] = []
     discarding = False  # continuation lines of an option already reported as bad
 
     def flush() -> None:
         nonlocal current_key
         if current is not None and current_key is not None:
-            opt = current[current_key]
-            current[current_key] = IniOption(opt.name, opt.location, tuple(pending))
+            current[current_key] = IniOption(current_key, current_loc, tuple(pending))
         current_key = None
 
     for number, raw in enumerate(_NEWLINE.split(text), start=1):
@@ -239,7 +243,6 @@ def parse_ini(text: str, path: str, errors: Errors) -> IniFile:
             continue
         value = _strip_comment(" " + match["value"].lstrip())
         pending = [(value, loc)] if value else []
-        current[key] = IniOption(key, loc, ())
-        current_key = key
+        current_key, current_loc = key, loc
     flush()
     return IniFile(path, tuple(sections), defaults)

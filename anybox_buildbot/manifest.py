@@ -8,7 +8,6 @@ where they were written (possibly in the parent section).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +70,8 @@ SOURCE_KEYWORDS: dict[str, tuple[str, ...]] = {"git": ("subdir",), "gittag": ("s
 WATCH_KINDS: dict[str, tuple[str, ...]] = {
     "git": ("URL", "BRANCH"), "hg": ("URL", "BRANCH"), "bzr": ("URL",),
 }
+#: The forms of ``buildout =`` spelled out for hints.
+_SOURCE_FORMS = "; ".join(f"{k} {' '.join(v)}" for k, v in SOURCE_KINDS.items())
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _STEPSET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _BUILDOUT_OPTION = re.compile(r"(?P<section>[^:=\s]+):(?P<option>[^:=\s]+)=(?P<value>.*)")
@@ -296,7 +297,7 @@ def _parse_source(reader: _SectionReader, manifest_dir: Path,
         return None
     text, loc = got
     words = text.split()
-    forms = "; ".join(f"{k} {' '.join(v)}" for k, v in SOURCE_KINDS.items())
+    forms = _SOURCE_FORMS
     if not words:
         reader.error(loc, "buildout", "empty value", text, hint="forms: " + forms)
         return None
@@ -595,7 +596,7 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                               DEFAULT_POST_BUILDOUT_STEPS),
         buildout_options=_parse_buildout_options(reader),
     )
-    spec = BuildoutSpec(
+    spec_kwargs.update(
         # a broken 'buildout' line: a stand-in, so that ``check`` still runs
         name=name, location=location, source=source or Source("standalone", location),
         build_requires=build_requires,
@@ -607,8 +608,8 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
         step_option_locations=step_option_locations,
         step_set_locations=reader.step_set_locations,
         requirement_locations=reader.requirement_locations,
-        deprecations=deprecations + _empty_watch_note(name, options, source),
-        **spec_kwargs)
+        deprecations=deprecations + _empty_watch_note(name, options, source))
+    spec = BuildoutSpec(**spec_kwargs)
     valid = errors.count == before and source is not None
     if check is not None:
         # Even after another error here: one pass. Its own errors leave the
@@ -625,7 +626,9 @@ def _parse_section(name: str, options: dict[str, IniOption], location: Location,
                                          step_sets, errors)
     if not valid or step_options is None:
         return None
-    return dataclasses.replace(spec, step_options=step_options)
+    # Made again rather than ``dataclasses.replace``d: the constructor is
+    # several times cheaper, 10 000 times per load at the largest fleets.
+    return BuildoutSpec(**spec_kwargs, step_options=step_options)
 
 
 def load_manifests(paths: Iterable[str | Path], errors: Errors,

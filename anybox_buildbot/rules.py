@@ -40,6 +40,11 @@ SECRET_NAME = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*"
 SECRET_REFERENCE = re.compile(rf"%\(secret:(?P<name>{SECRET_NAME})\)s")
 SECRET_FORM = "%(secret:NAME)s"
 
+#: What makes shlex.split differ from splitting on white space.
+_SHELL_QUOTING = re.compile(r"['\"\\]")
+#: A word as POSIX shlex splits an unquoted text: shlex's white space is
+#: space, tab, CR and LF only (not every Unicode space ``str.split`` knows).
+_SHELL_WORD = re.compile(r"[^ \t\r\n]+")
 #: ``user@host.domain`` as we accept it (no spaces, no display name) ...
 _MAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 #: ... and as Buildbot's MailNotifier accepts a recipient
@@ -122,6 +127,10 @@ def split_arguments(text: str) -> tuple[str, ...]:
         raise RuleError(f"command line too long ({len(text)} characters, at most "
                         f"{MAX_ARGUMENTS_LENGTH})",
                         hint="put a long command in a script of the buildout")
+    if not _SHELL_QUOTING.search(text):
+        # No quote nor backslash: POSIX splitting is splitting on its four
+        # white-space characters, without shlex's per-character loop.
+        return tuple(_SHELL_WORD.findall(text))
     try:
         return tuple(shlex.split(text))
     except ValueError as exc:

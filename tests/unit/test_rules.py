@@ -7,6 +7,9 @@ a value one of them accepts is accepted by all, and refused by all.
 
 from __future__ import annotations
 
+import random
+import shlex
+
 import pytest
 from unit_helpers import GIT, write
 
@@ -87,6 +90,25 @@ def test_arguments_split_like_a_shell_and_never_run_one() -> None:
         split_arguments("-k 'a")
     with pytest.raises(RuleError, match="command line too long"):
         split_arguments("x" * (MAX_ARGUMENTS_LENGTH + 1))
+
+
+def test_split_arguments_splits_as_posix_shlex():
+    """The quick path for texts without quotes or backslashes gives what
+    shlex.split gives, on the white space shlex knows and the one it does
+    not (vertical tab, form feed, no-break space, line separator)."""
+    alphabet = list("ab -=\t\n\r\x0b\x0c\xa0\u2028#;$&|'\"\\")
+    rng = random.Random(14)
+    compared = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        try:
+            expected = tuple(shlex.split(text))
+        except ValueError:
+            continue
+        assert split_arguments(text) == expected, text
+        compared += 1
+    assert compared > 10000
+    assert split_arguments("a\x0bb\xa0c  d") == ("a\x0bb\xa0c", "d")
 
 
 @pytest.mark.parametrize(("text", "recipient", "sender"), [

@@ -33,6 +33,7 @@ from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
+from .gcpause import collector_paused
 from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
 from .multimaster import MultiMaster, parse_multi_master
 from .multimaster import apply as apply_multi_master
@@ -488,6 +489,10 @@ class BuildoutsConfigurator:
         docstring); the warnings are logged once, then the errors raised
         before anything is added to the config.
         """
+        with collector_paused():
+            self._populate()
+
+    def _populate(self) -> None:
         errors = Errors()
         registry = self._compiled_registry(errors)
         worker_specs = self._load_workers(self.workers_paths, errors)

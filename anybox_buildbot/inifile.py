@@ -52,7 +52,9 @@ class IniOption:
 
     @property
     def value(self) -> str:
-        return "\n".join(text for text, _ in self.lines)
+        if len(self.lines) == 1:
+            return self.lines[0][0]
+        return "\n".join([text for text, _ in self.lines])
 
     @property
     def first_location(self) -> Location:

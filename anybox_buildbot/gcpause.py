@@ -18,9 +18,16 @@ from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(freeze: bool = False) -> Iterator[None]:
     """Disable the cyclic collector inside the block, if it was enabled;
-    nested blocks leave it to the outermost one."""
+    nested blocks leave it to the outermost one.
+
+    ``freeze``: for a short-lived process (the command line), move what
+    exists at the end of the block out of the collector's sight before
+    enabling it again (``gc.freeze``): otherwise the first collection after
+    the block walks every object the load made, for nothing. Not for a
+    master, whose old configuration must stay collectable after a reconfig.
+    """
     if not gc.isenabled():
         yield
         return
@@ -28,4 +35,6 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         gc.enable()

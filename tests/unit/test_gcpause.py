@@ -47,3 +47,14 @@ def test_populate_loads_without_the_collector_and_gives_it_back(tmp_path,
     errors = configure_errors(tmp_path, "build-for = postgresql ~~ 9\n")   # a ConfigError
     assert errors and seen == [False]
     assert gc.isenabled()
+
+
+def test_freeze_hides_what_the_block_made_from_later_collections() -> None:
+    made = []
+    try:
+        with collector_paused(freeze=True):
+            made.append([{"a": 1}])        # a tracked container made in the block
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -46,6 +46,7 @@ from anybox_buildbot import BuildoutsConfigurator
 from anybox_buildbot.configurator import FORCE_SCHEDULER, prefer_priority
 from anybox_buildbot.dispatch import make_plan
 from anybox_buildbot.errors import Errors
+from anybox_buildbot.gcpause import collector_paused
 from anybox_buildbot.manifest import BuildoutSpec, load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.steps.capabilities import ChooseCapabilities
@@ -339,6 +340,12 @@ def bench_registry() -> dict:
     return registry
 
 
+def run_paused(func: Callable[[BaselineInput], dict], data: BaselineInput) -> dict:
+    """``func(data)`` with the cyclic collector paused, as populate() runs."""
+    with collector_paused():
+        return func(data)
+
+
 def best_of(func: Callable[[], object], repeat: int) -> float:
     """Best wall time of ``repeat`` calls; a collection before each call so a
     previous run's garbage is not billed to the next one."""
@@ -361,6 +368,7 @@ class Row:
     steps: float
     populate: float
     baseline: float
+    baseline_paused: float
     parse: float
     plan: float
     plan_mib: float
@@ -393,13 +401,16 @@ def measure(basedir: Path, size: int, repeat: int) -> Row:
         raise RuntimeError("the baseline does not build the same objects as populate()")
     populate = best_of(lambda: run_populate(basedir), repeat)
     baseline = best_of(lambda: run_baseline(data), repeat)
+    # populate() pauses the cyclic collector (gcpause.py); a master.cfg
+    # written by hand runs with it. Both are shown.
+    paused = best_of(lambda: run_paused(run_baseline, data), repeat)
     parse = best_of(lambda: run_parse(basedir), repeat)
     workers, buildouts = run_parse(basedir)
     registry = bench_registry()
     plan = best_of(lambda: make_plan(list(buildouts), workers, registry, Errors()), repeat)
     plan_mib = traced_mib(lambda: make_plan(list(buildouts), workers, registry, Errors()))
     return Row(size, len(conf.config["builders"]), len(conf.misses), data.steps_per_factory,
-               populate, baseline, parse, plan, plan_mib)
+               populate, baseline, paused, parse, plan, plan_mib)
 
 
 # -- report ------------------------------------------------------------------------
@@ -408,14 +419,17 @@ def report(rows: list[Row], out: TextIO = sys.stdout, workers: int = N_WORKERS) 
     print(f"anybox_buildbot populate() benchmark: {workers} workers x "
           f"{CAPS_PER_WORKER} capabilities, best of runs, seconds", file=out)
     print(f"{'buildouts':>9} {'builders':>8} {'missed':>6} {'steps':>5} {'populate':>9} "
-          f"{'baseline':>9} {'ratio':>6} {'parse':>8} {'plan':>8} {'rest':>8} {'plan MiB':>8}",
+          f"{'baseline':>9} {'ratio':>6} {'paused':>7} {'ratio':>6} {'parse':>8} {'plan':>8} "
+          f"{'rest':>8} {'plan MiB':>8}",
           file=out)
     for r in rows:
         rest = r.populate - r.parse - r.plan
         print(f"{r.size:>9} {r.builders:>8} {r.misses:>6} {r.steps:>5.1f} {r.populate:>9.3f} "
-              f"{r.baseline:>9.3f} {r.ratio:>6.2f} {r.parse:>8.3f} {r.plan:>8.3f} "
+              f"{r.baseline:>9.3f} {r.ratio:>6.2f} {r.baseline_paused:>7.3f} "
+              f"{r.populate / r.baseline_paused:>6.2f} {r.parse:>8.3f} {r.plan:>8.3f} "
               f"{rest:>8.3f} {r.plan_mib:>8.1f}", file=out)
     print("  missed: builders not created (no capable worker); steps: per factory;\n"
+          "  paused: the baseline with the cyclic collector paused, as populate() runs;\n"
           "  rest = populate - parse - plan: Buildbot objects, step sets, registry;\n"
           "  plan MiB: memory the plan holds (tracemalloc)",
           file=out)

@@ -28,13 +28,14 @@ from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
 from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
+from .buildoutspec import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
 from .confine import file_in
 from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
 from .gcpause import collector_paused
-from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
+from .manifest import load_manifests
 from .multimaster import MultiMaster, parse_multi_master
 from .multimaster import apply as apply_multi_master
 from .notify import MailSettings, check_secrets

@@ -20,11 +20,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .buildoutspec import BuildoutSpec
 from .capability import Capability
 from .confine import MAX_BUILDER_NAME
 from .constraint import Requirement
 from .errors import Diagnostic, Errors, Location, closest
-from .manifest import BuildoutSpec
 from .registry import CapabilitySpec, spec_for
 from .version import Version, sort_key
 from .workers import WorkerSpec

@@ -24,9 +24,9 @@ from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
+from .buildoutspec import BuildoutSpec
 from .dispatch import ChoiceBook
 from .errors import Errors, Location
-from .manifest import BuildoutSpec
 from .registry import CapabilitySpec
 from .steploading import STEP_LISTS
 from .stepoptions import StepOptions

@@ -31,8 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from .buildoutspec import BuildoutSpec
 from .dispatch import BuilderPlan, Plan
-from .manifest import BuildoutSpec
 from .workers import WorkerSpec
 
 

@@ -22,9 +22,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..buildoutspec import BuildoutSpec
 from ..dispatch import BuilderPlan, Plan, describe_gaps
 from ..errors import Diagnostic, format_message
-from ..manifest import BuildoutSpec
 from ..planview import instance_lines
 from ..workers import WorkerSpec
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .configurator import BuildoutsConfigurator
-from .dispatch import Plan, describe_gaps, make_plan
+from .dispatch import make_plan
 from .errors import Errors, count_errors
 from .forcewatch import (
     DEFAULT_LOG_LINES,
@@ -37,7 +37,9 @@ from .forcewatch import (
     wait_exit_code,
 )
 from .gcpause import collector_paused
+from .plan import Plan
 from .planview import diff, format_text, plan_data, to_json, write_json
+from .planwarnings import describe_gaps
 from .registry import BUILTIN_REGISTRY
 from .restclient import EXIT_NO_ANSWER, Client, RestError
 from .statusview import master_lines, worker_lines

@@ -30,7 +30,7 @@ from twisted.python import log
 from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
 from .buildoutspec import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
 from .confine import file_in
-from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
+from .dispatch import make_plan
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
@@ -39,6 +39,8 @@ from .manifest import load_manifests
 from .multimaster import MultiMaster, parse_multi_master
 from .multimaster import apply as apply_multi_master
 from .notify import MailSettings, check_secrets
+from .plan import ChoiceBook, Miss, Plan
+from .planwarnings import plan_warnings
 from .pollers import PollInterval, make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters

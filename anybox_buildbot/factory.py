@@ -25,8 +25,8 @@ from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
 from .buildoutspec import BuildoutSpec
-from .dispatch import ChoiceBook
 from .errors import Errors, Location
+from .plan import ChoiceBook
 from .registry import CapabilitySpec
 from .steploading import STEP_LISTS
 from .stepoptions import StepOptions

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from .buildoutspec import BuildoutSpec
-from .dispatch import BuilderPlan, Plan
+from .plan import BuilderPlan, Plan
 from .workers import WorkerSpec
 
 

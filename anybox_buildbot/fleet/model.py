@@ -23,9 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..buildoutspec import BuildoutSpec
-from ..dispatch import BuilderPlan, Plan, describe_gaps
 from ..errors import Diagnostic, format_message
+from ..plan import BuilderPlan, Plan
 from ..planview import instance_lines
+from ..planwarnings import describe_gaps
 from ..workers import WorkerSpec
 
 #: Builders shown per page: 25 builders x 200 workers stays readable and

@@ -15,7 +15,7 @@ import pytest
 
 from anybox_buildbot import cli, planview
 from anybox_buildbot.cli import load_master, main
-from anybox_buildbot.dispatch import Plan
+from anybox_buildbot.plan import Plan
 from anybox_buildbot.planview import to_json, write_json
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

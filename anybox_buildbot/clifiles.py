@@ -33,7 +33,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     """Files of anybox.buildbot.odoo in today's format: the diff, then what
     was left and why; ``--write`` replaces the files. Exit 1 if something
     was left."""
-    from .migrate import migrate_manifest, migrate_workers
+    from .migrate import migrate_manifest
+    from .migrateworkers import migrate_workers
 
     done = []
     for path, convert in [*((p, migrate_manifest) for p in args.manifest),

@@ -120,7 +120,7 @@ class BuildoutSpec:
                                                   repr=False)
     # (build-for or build-requires, capability name) -> its first line there,
     # column of the name: where warnings about a requirement point
-    # (dispatch.plan_warnings)
+    # (planwarnings.plan_warnings)
     requirement_locations: dict[tuple[str, str], Location] = field(
         default_factory=dict, hash=False, compare=False, repr=False)
 

@@ -521,7 +521,7 @@ def test_choice_book_knows_only_planned_pairs(plan_for, load_workers_text):
     assert book.chosen("other", "two-pg") is None
 
 
-# -- warnings of a plan (one channel: dispatch.plan_warnings) -------------------
+# -- warnings of a plan (one channel: planwarnings.plan_warnings) ---------------
 
 @pytest.fixture
 def warnings_for(load_workers_text, load_manifest_text):

@@ -134,7 +134,8 @@ def _check_poll_interval(check: _Checker, value: object) -> None:
 
 def _check_names(check: _Checker, name: str, value: object, what: str) -> None:
     """One str, a list (or set) of them, or None. Only the outer shape: the
-    configurator checks each entry (``_prefixes``, ``_secret_names``)."""
+    configurator checks each entry (``watchreports.auto_watch_prefixes``,
+    ``secretchecks.manifest_secret_names``)."""
     if value is None or isinstance(value, str):
         return
     if not _is_sequence(value) and not isinstance(value, (set, frozenset)):

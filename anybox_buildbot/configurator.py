@@ -28,58 +28,32 @@ from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
 from .arguments import check_capability_entry, check_configurator_arguments, check_keywords
-from .confine import file_in
-from .dispatch import ChoiceBook, Miss, Plan, make_plan, plan_warnings
+from .buildoutspec import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
+from .dispatch import make_plan
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
 from .fleet.model import builder_description
 from .gcpause import collector_paused
-from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch, load_manifests
+from .manifest import load_manifests
 from .multimaster import MultiMaster, parse_multi_master
 from .multimaster import apply as apply_multi_master
-from .notify import MailSettings, check_secrets
+from .notify import MailSettings
+from .plan import ChoiceBook, Miss, Plan
+from .planwarnings import plan_warnings
 from .pollers import PollInterval, make_change_sources, make_schedulers
 from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
-from .rules import secret_name
+from .secretchecks import check_manifest_secrets, manifest_secret_names
 from .sharedstate import StoredReport, configured_db_url, read_stored_reports
 from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
-from .vcsref import prefix_problem
-from .watching import WATCH_DIR, Repo, RepoWatch, collect, parse_report, read_report
+from .watching import WATCH_DIR, Repo, RepoWatch, collect
+from .watchreports import auto_watch_prefixes, last_report
 from .workerchoice import chosen_worker_only, worker_parameter
 from .workers import WorkerSpec, load_workers
 
 FORCE_SCHEDULER = "force"
 STRICT_HINT = "fix the worker fleet or the requirements (strict mode)"
-
-
-def _prefixes(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """``auto_watch_allowed`` as a tuple; a lone string is one prefix."""
-    if value is None:
-        return None
-    prefixes = (value,) if isinstance(value, str) else tuple(value)
-    problems = [(p, prefix_problem(p) if isinstance(p, str) else "not a string")
-                for p in prefixes]
-    messages = [f"auto_watch_allowed: {p!r} is not a URL prefix: {problem} (give prefixes such "
-                "as 'https://git.example.com/acme/', 'git@git.example.com:acme/' or "
-                "'/srv/git/')" for p, problem in problems if problem]
-    if messages:
-        raise ConfigError(messages)
-    return prefixes
-
-
-def _secret_names(value: str | Sequence[str] | None) -> frozenset[str] | None:
-    """``manifest_secrets`` as a set of names; a lone string is one name."""
-    if value is None:
-        return None
-    names = (value,) if isinstance(value, str) else tuple(value)
-    bad = [n for n in names if secret_name(f"%(secret:{n})s") != n]
-    if bad:
-        raise ConfigError([f"manifest_secrets: {bad[0]!r} is not a secret name (give "
-                           "names such as 'github_token', as written in "
-                           "token=%(secret:github_token)s)"])
-    return frozenset(names)
 
 
 def prefer_priority(builder, workers, buildrequest):
@@ -137,12 +111,12 @@ class BuildoutsConfigurator:
         self.vcs_master_url_rewrite_rules = list(vcs_master_url_rewrite_rules)
         #: Prefixes of the repositories any auto-watch report may add; None:
         #: each buildout's own hosts (``watching.default_allowed``).
-        self.auto_watch_allowed = _prefixes(auto_watch_allowed)
+        self.auto_watch_allowed = auto_watch_prefixes(auto_watch_allowed)
         #: Where masters before shared reports kept them (still read, never written).
         self.watch_dir = self.basedir / WATCH_DIR
         #: Secrets a manifest's ``token=%(secret:NAME)s`` may name; None: any
-        #: but those the master uses itself (``_reserved_secrets``).
-        self.manifest_secrets = _secret_names(manifest_secrets)
+        #: but those the master uses itself (``secretchecks.reserved_secrets``).
+        self.manifest_secrets = manifest_secret_names(manifest_secrets)
         self.strict = strict
         #: Whether ``populate`` adds the Fleet page to the web UI (``#/fleet``).
         self.fleet_page = fleet_page
@@ -377,7 +351,7 @@ class BuildoutsConfigurator:
         stored = self._stored_reports()
         for spec in self.buildouts.values():
             if spec.auto_watch:
-                found, warnings = self._report_of(spec, stored)
+                found, warnings = last_report(spec, stored, self.watch_dir, self.basedir)
                 for warning in warnings:
                     self.warnings.add(spec.location, warning, category="auto-watch",
                                       subject=f"buildout [{spec.name}] auto-watch")
@@ -399,48 +373,6 @@ class BuildoutsConfigurator:
         if problem:
             self.warnings.add(None, problem, category="auto-watch")
         return stored
-
-    def _report_of(self, spec: BuildoutSpec, stored: Mapping[str, StoredReport]
-                   ) -> tuple[tuple[Watch, ...], tuple[str, ...]]:
-        """The watches of ``spec``'s last report: the database's, else a file
-        ``watch/NAME.json`` (or ``watch/NAME``, where anybox.buildbot.odoo's
-        builds wrote it) of a master from before reports were shared."""
-        if spec.name in stored:
-            report = stored[spec.name]
-            return parse_report(report.raw, spec.name,
-                                f"auto-watch report of {report.source} (database)")
-        try:
-            path = file_in(self.watch_dir, spec.name, ".json")
-            old = file_in(self.watch_dir, spec.name)
-        except ValueError:  # never from a parsed manifest (confine.py)
-            return (), ()
-        if not path.exists() and old.is_file():
-            path = old
-        if not path.exists():
-            return (), ("no auto-watch report stored yet (its first build stores it)",)
-        return read_report(path, spec.name, os.path.relpath(path, self.basedir))
-
-    def _reserved_secrets(self, workers: Iterable[WorkerSpec]) -> dict[str, str]:
-        """Secrets the master uses itself -> what uses them (for messages)."""
-        reserved = {}
-        for key in ("smtp_user", "smtp_password"):
-            name = secret_name(getattr(self.mail_settings, key))
-            if name is not None:
-                reserved[name] = f"the master's {key}"
-        for spec in workers:
-            if spec.secret_name is not None:
-                reserved[spec.secret_name] = f"the password of worker {spec.name!r}"
-        return reserved
-
-    def _check_secrets(self, workers: Iterable[WorkerSpec], errors: Errors) -> None:
-        """Manifests name only secrets they may send (``notify.check_secrets``);
-        ``manifest_secrets`` itself must not list a reserved one."""
-        reserved = self._reserved_secrets(workers)
-        for name in sorted((self.manifest_secrets or frozenset()) & reserved.keys()):
-            errors.add(None, f"manifest_secrets lists {name!r}, which is {reserved[name]}",
-                       hint="a manifest names the server its secrets are sent to: list "
-                       "only tokens meant for such servers", subject="BuildoutsConfigurator")
-        check_secrets(self.buildouts.values(), reserved, self.manifest_secrets, errors)
 
     def _check_force_scheduler(self, errors: Errors) -> None:
         """A scheduler of master.cfg named ``force`` (the sample master.cfg
@@ -500,7 +432,8 @@ class BuildoutsConfigurator:
         specs = self._load_buildouts(self.manifest_paths, errors)
         for spec in specs:
             self.buildouts.setdefault(spec.name, spec)
-        self._check_secrets(worker_specs, errors)
+        check_manifest_secrets(self.manifest_secrets, self.mail_settings, worker_specs,
+                               self.buildouts.values(), errors)
         self._check_force_scheduler(errors)
         plan = self._make_plan(errors)
         made = self._make_factories(specs, registry, errors)

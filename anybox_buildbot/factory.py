@@ -24,9 +24,9 @@ from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.factory import BuildFactory
 
-from .dispatch import ChoiceBook
+from .buildoutspec import BuildoutSpec
 from .errors import Errors, Location
-from .manifest import BuildoutSpec
+from .plan import ChoiceBook
 from .registry import CapabilitySpec
 from .steploading import STEP_LISTS
 from .stepoptions import StepOptions

@@ -1,4 +1,4 @@
-"""``anybox-buildbot migrate``: files written for anybox.buildbot.odoo -> ours.
+"""``anybox-buildbot migrate``: a MANIFEST.cfg written for anybox.buildbot.odoo -> ours.
 
 Pure functions from a file's text to the new text, the changes made and
 what could not be converted (with why). The rewrite is line by line, so
@@ -24,23 +24,21 @@ section or differs from ours under the same name:
   ``port_db_args = true``, ``functional.port-min``/``-max`` the ``ports``
   range (the original's default cut to our largest range);
 - ``odoo.use-port`` becomes ``port``, ``port_option`` and ``ports`` of
-  each Odoo set of the section (``deprecated.port_options``);
-- fractional ``worker_priority`` values are scaled to whole numbers, all
-  by the same power of ten, so the workers keep their order.
+  each Odoo set of the section (``deprecated.port_options``).
 
 Options that meant nothing else than what ours do by default
 (``odoo.http-port-step``: a build takes one port here) are removed, and
 said so in the changes.
+
+A workers.cfg is converted by ``migrateworkers``; the result and the line
+editor are ``migrateedits``'.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from .deprecated import (
     ADDONS_OPTIONS,
@@ -55,13 +53,12 @@ from .deprecated import (
     STEP_OPTION_ALIASES,
     STEP_SET_ALIASES,
     USE_PORT,
-    WORKER_OPTION_ALIASES,
-    capability_line,
     port_options,
     prop_template,
 )
 from .errors import Errors
-from .inifile import SECRET_KEYS, IniFile, IniOption, parse_ini
+from .inifile import IniFile, IniOption, parse_ini
+from .migrateedits import LineEditor, Migration
 from .ports import MAX_RANGE_SIZE
 from .rules import is_part_name
 
@@ -107,84 +104,6 @@ DEFAULT_WHY = "the original's default"
 _START_SCRIPT = re.compile(r"(?:\./)?bin/(?P<name>[^/\s]+)")
 
 
-@dataclass
-class Migration:
-    """One file's new text, the changes made and what was left, each a line
-    ``FILE:LINE: ...``."""
-
-    name: str
-    old: str
-    new: str = ""
-    changes: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)
-
-    def diff(self) -> str:
-        """The unified diff, secret values (``passwd = X``) as ``***``: the
-        diff is printed, the files keep their values."""
-        return "".join(difflib.unified_diff(
-            _masked(self.old), _masked(self.new),
-            f"{self.name} (anybox.buildbot.odoo)", f"{self.name} (anybox_buildbot)"))
-
-
-_SECRET_LINE = re.compile(r"^(?P<key>[^\s=:]+)(?P<sep>\s*[=:]\s*)(?P<value>.*?)(?P<end>\r?\n?)\Z")
-_SECRET_REFERENCE = re.compile(r"^%\(secret:[^()\s]+\)s\s*$")
-
-
-def _masked(text: str) -> list[str]:
-    """``text``'s lines, the value of each secret key (and its continuation
-    lines) replaced by ``***`` unless it names a Buildbot secret."""
-    out: list[str] = []
-    in_secret = False
-    for line in text.splitlines(keepends=True):
-        if in_secret and line[:1] in (" ", "\t") and line.strip():
-            out.append(line[:len(line) - len(line.lstrip())] + "***"
-                       + line[len(line.rstrip("\r\n")):])
-            continue
-        match = _SECRET_LINE.match(line)
-        in_secret = bool(match and match["key"].lower() in SECRET_KEYS)
-        if in_secret and match and not _SECRET_REFERENCE.match(match["value"]):
-            line = f"{match['key']}{match['sep']}***{match['end']}"
-        out.append(line)
-    return out
-
-
-class _Editor:
-    """Line edits of one file, applied at the end (1-based line numbers)."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.after: dict[int, list[str]] = {}
-        self.removed: set[int] = set()
-
-    def rename_key(self, option: IniOption, new: str) -> None:
-        index = option.location.line - 1
-        self.lines[index] = re.sub(rf"^{re.escape(option.name)}(?=\s*[=:])", new,
-                                   self.lines[index], count=1)
-
-    def replace_in(self, line: int, old: str, new: str) -> None:
-        self.lines[line - 1] = self.lines[line - 1].replace(old, new, 1)
-
-    def insert_after(self, line: int, text: str) -> None:
-        self.after.setdefault(line, []).append(text)
-
-    def remove(self, option: IniOption) -> None:
-        """The option's lines, continuation lines included."""
-        last = max([option.location.line, *(loc.line for _, loc in option.lines)])
-        self.removed.update(range(option.location.line, last + 1))
-
-    def replace(self, option: IniOption, lines: Iterable[str]) -> None:
-        """The option's lines by ``lines`` (the first at its place)."""
-        self.remove(option)
-        for text in lines:
-            self.insert_after(option.location.line, text)
-
-    def text(self, trailing_newline: bool) -> str:
-        out: list[str] = []
-        for number, line in enumerate(self.lines, 1):
-            if number not in self.removed:
-                out.append(line)
-            out.extend(self.after.get(number, ()))
-        return "\n".join(out) + ("\n" if trailing_newline else "")
 
 
 def _effective(ini: IniFile) -> dict[str, dict[str, IniOption]]:
@@ -279,7 +198,7 @@ def migrate_manifest(text: str, name: str = "MANIFEST.cfg") -> Migration:
     """A manifest of anybox.buildbot.odoo in today's format."""
     result = Migration(name, text)
     ini = parse_ini(text, name, Errors())
-    edit = _Editor(text)
+    edit = LineEditor(text)
     effective = _effective(ini)
     plans = {s.name: _plan(s.name, effective[s.name], _last_line(s.options, s.location.line),
                            result)
@@ -321,7 +240,7 @@ def _inherited_lines(section: str, effective: dict[str, dict[str, IniOption]],
 
 
 def _convert(key: str, option: IniOption, targets: set[str], governed: list[_Plan],
-             effective: dict[str, dict[str, IniOption]], edit: _Editor, result: Migration,
+             effective: dict[str, dict[str, IniOption]], edit: LineEditor, result: Migration,
              where: str) -> None:
     """One option where it is written, for the sections it reaches."""
     new = OPTION_ALIASES.get(key) or STEP_OPTION_ALIASES.get(key) or FUNCTIONAL_RENAMES.get(key)
@@ -377,7 +296,7 @@ def _end(option: IniOption) -> int:
 
 
 def _use_port(option: IniOption, targets: set[str], governed: list[_Plan],
-              effective: dict[str, dict[str, IniOption]], edit: _Editor, result: Migration,
+              effective: dict[str, dict[str, IniOption]], edit: LineEditor, result: Migration,
               where: str) -> None:
     """``odoo.use-port = true`` -> the port options of each Odoo set reached."""
     if option.value.strip().lower() != "true":
@@ -400,7 +319,7 @@ def _use_port(option: IniOption, targets: set[str], governed: list[_Plan],
 
 
 def _script_parts(ini: IniFile, effective: dict[str, dict[str, IniOption]],
-                  plans: dict[str, _Plan], edit: _Editor, result: Migration) -> None:
+                  plans: dict[str, _Plan], edit: LineEditor, result: Migration) -> None:
     """``buildout-part`` names the script each section's Odoo sets run.
 
     A ``buildout-part`` line gets the script of the sections it reaches
@@ -436,7 +355,7 @@ def _own_options(ini: IniFile, section: str) -> list[IniOption]:
     return [o for s in ini.sections if s.name == section for o in s.options.values()]
 
 
-def _port_ranges(plan: _Plan, options: dict[str, IniOption], edit: _Editor,
+def _port_ranges(plan: _Plan, options: dict[str, IniOption], edit: LineEditor,
                  result: Migration) -> None:
     """``functional-odoo.ports`` from the original's ``functional.port-*``."""
     if FUNCTIONAL not in plan.sets or f"{FUNCTIONAL}.ports" in options:
@@ -454,7 +373,7 @@ def _port_ranges(plan: _Plan, options: dict[str, IniOption], edit: _Editor,
                        f"{why}; a worker's build-ports in workers.cfg wins"))
 
 
-def _step_list(option: IniOption, edit: _Editor, result: Migration, where: str) -> None:
+def _step_list(option: IniOption, edit: LineEditor, result: Migration, where: str) -> None:
     for line_text, loc in option.lines:
         words = line_text.replace(",", " ").split()
         for word in words:
@@ -465,56 +384,3 @@ def _step_list(option: IniOption, edit: _Editor, result: Migration, where: str) 
                 if "," in line_text else " ".join(STEP_SET_RENAMES.get(w, w) for w in words)
             edit.replace_in(loc.line, line_text, new_text)
             result.changes.append(f"{where}: step sets {line_text!r} -> {new_text!r}")
-
-
-_PRIORITY = re.compile(r"^(?P<key>worker_priority\s*[=:]\s*)(?P<value>\S+)")
-
-
-def migrate_workers(text: str, name: str = "workers.cfg") -> Migration:
-    """A workers.cfg of anybox.buildbot.odoo in today's format."""
-    result = Migration(name, text)
-    ini = parse_ini(text, name, Errors())
-    edit = _Editor(text)
-    priorities: list[tuple[IniOption, Decimal]] = []
-    for section in ini.sections:
-        for key, option in section.options.items():
-            where = f"{name}:{option.location.line}: [{section.name}] {key}"
-            if key in WORKER_OPTION_ALIASES:
-                edit.rename_key(option, WORKER_OPTION_ALIASES[key])
-                result.changes.append(f"{where}: renamed {WORKER_OPTION_ALIASES[key]}")
-            elif key == "capability":
-                for line_text, loc in option.lines:
-                    new = capability_line(line_text)
-                    if new is not None:
-                        edit.replace_in(loc.line, line_text, new)
-                        result.changes.append(f"{name}:{loc.line}: [{section.name}] "
-                                              f"{line_text!r} -> {new!r} (bin= is now a "
-                                              "directory)")
-            elif key == "worker_priority":
-                try:
-                    priorities.append((option, Decimal(option.value.strip())))
-                except ArithmeticError:
-                    result.left.append(f"{where}: not a number: {option.value.strip()!r}")
-    _whole_priorities(priorities, edit, result)
-    result.new = edit.text(text.endswith("\n"))
-    return result
-
-
-def _whole_priorities(priorities: list[tuple[IniOption, Decimal]], edit: _Editor,
-                      result: Migration) -> None:
-    """Scale every priority by one power of ten so that all are whole."""
-    places = max((-int(v.as_tuple().exponent) for _, v in priorities
-                  if v != v.to_integral_value()), default=0)
-    if not places:
-        return
-    factor = Decimal(10) ** places
-    for option, value in priorities:
-        whole = int(value * factor)
-        index = option.location.line - 1
-        edit.lines[index] = _PRIORITY.sub(lambda m, w=whole: f"{m['key']}{w}",
-                                          edit.lines[index], count=1)
-        result.changes.append(f"{result.name}:{option.location.line}: worker_priority "
-                              f"{value} -> {whole} (all priorities times {factor})")
-
-
-__all__ = ["Migration", "migrate_manifest", "migrate_workers"]

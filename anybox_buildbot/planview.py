@@ -31,8 +31,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from .dispatch import BuilderPlan, Plan
-from .manifest import BuildoutSpec
+from .buildoutspec import BuildoutSpec
+from .plan import BuilderPlan, Plan
 from .workers import WorkerSpec
 
 

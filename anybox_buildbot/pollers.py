@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from buildbot.plugins import changes, schedulers, util
 
-from .manifest import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
+from .buildoutspec import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
 from .vcsref import ref_problem, url_problem
 from .watching import Repo, RepoWatch
 

@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .buildoutspec import WATCH_KINDS, BuildoutSpec, Watch
 from .errors import Errors, Warnings
-from .manifest import WATCH_KINDS, BuildoutSpec, Watch
 from .vcsref import (
     REF_FORMS,
     URL_FORMS,

@@ -22,10 +22,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..dispatch import BuilderPlan, Plan, describe_gaps
+from ..buildoutspec import BuildoutSpec
 from ..errors import Diagnostic, format_message
-from ..manifest import BuildoutSpec
+from ..plan import BuilderPlan, Plan
 from ..planview import instance_lines
+from ..planwarnings import describe_gaps
 from ..workers import WorkerSpec
 
 #: Builders shown per page: 25 builders x 200 workers stays readable and

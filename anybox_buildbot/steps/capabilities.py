@@ -20,7 +20,7 @@ from buildbot.process import buildstep
 from buildbot.process.results import FAILURE, SUCCESS
 
 from ..capability import Capability
-from ..dispatch import ChoiceBook
+from ..plan import ChoiceBook
 from ..registry import PREPENDED_VARS, CapabilitySpec, property_safe
 from ..template import Template
 

@@ -16,7 +16,7 @@ from buildbot.plugins import steps
 from buildbot.process import buildstep
 from buildbot.process.results import SUCCESS, WARNINGS
 
-from ..manifest import BuildoutSpec
+from ..buildoutspec import BuildoutSpec
 from .rendered import template_argument
 from .source import ARCHIVE_DIR
 

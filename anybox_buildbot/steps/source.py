@@ -17,7 +17,7 @@ from buildbot.plugins import steps, util
 from buildbot.process import buildstep
 from buildbot.process.results import FAILURE, SUCCESS
 
-from ..manifest import BuildoutSpec
+from ..buildoutspec import BuildoutSpec
 from ..vcsref import REF_FORMS, ref_problem
 from .transfer import ConfinedDownload
 

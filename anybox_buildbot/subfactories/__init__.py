@@ -36,8 +36,8 @@ from typing import Any, ClassVar
 
 from buildbot.plugins import util
 
+from ..buildoutspec import BuildoutSpec
 from ..errors import Errors
-from ..manifest import BuildoutSpec
 from ..steploading import Catalog, StepSetInfo, info_of
 from ..steps.capabilities import ENV_PROPERTY
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from buildbot.plugins import steps, util
 
-from ..manifest import BuildoutSpec
+from ..buildoutspec import BuildoutSpec
 from ..rules import RuleError
 from ..stepoptions import Arguments, Number, Option, OptionKey, Problem, Schema, Text
 from ..steps.capabilities import ENV_PROPERTY

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from anybox_buildbot.buildoutspec import DEFAULT_BUILDOUT_VERSION
 from anybox_buildbot.factory import SCRIPTS_DIR
-from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
 
 VERSION = DEFAULT_BUILDOUT_VERSION
 MARKER = ".anybox-bootstrap-complete"

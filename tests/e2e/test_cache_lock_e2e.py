@@ -41,8 +41,8 @@ from pathlib import Path
 
 import pytest
 
+from anybox_buildbot.buildoutspec import DEFAULT_BUILDOUT_VERSION
 from anybox_buildbot.factory import SCRIPTS_DIR
-from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
 from localrun import Master, Rest, running_master, wait_for
 
 BUILD_TIMEOUT = 300

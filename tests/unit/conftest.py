@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from unit_helpers import write
 
+from anybox_buildbot.buildoutspec import BuildoutSpec
 from anybox_buildbot.errors import Errors
-from anybox_buildbot.manifest import BuildoutSpec, load_manifests
+from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.workers import WorkerSpec, load_workers
 
 

@@ -12,8 +12,9 @@ from twisted.trial import unittest
 
 from anybox_buildbot.capability import parse_capability
 from anybox_buildbot.constraint import parse_requirement
-from anybox_buildbot.dispatch import BuilderPlan, ChoiceBook, Plan, Wanted, choose_instance
 from anybox_buildbot.errors import Errors
+from anybox_buildbot.fleetindex import choose_instance
+from anybox_buildbot.plan import BuilderPlan, ChoiceBook, Plan, Wanted
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.steps.capabilities import (
     ChooseCapabilities,

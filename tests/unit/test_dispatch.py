@@ -7,15 +7,10 @@ import random
 import pytest
 from unit_helpers import GIT
 
-from anybox_buildbot.dispatch import (
-    BUILD_REQUIRES_PROP,
-    FANOUT_WARNING,
-    ChoiceBook,
-    Miss,
-    make_plan,
-    plan_warnings,
-)
+from anybox_buildbot.dispatch import BUILD_REQUIRES_PROP, make_plan
 from anybox_buildbot.errors import Errors
+from anybox_buildbot.plan import ChoiceBook, Miss
+from anybox_buildbot.planwarnings import FANOUT_WARNING, plan_warnings
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.version import parse_version
 
@@ -526,7 +521,7 @@ def test_choice_book_knows_only_planned_pairs(plan_for, load_workers_text):
     assert book.chosen("other", "two-pg") is None
 
 
-# -- warnings of a plan (one channel: dispatch.plan_warnings) -------------------
+# -- warnings of a plan (one channel: planwarnings.plan_warnings) ---------------
 
 @pytest.fixture
 def warnings_for(load_workers_text, load_manifest_text):

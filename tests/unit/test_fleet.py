@@ -218,7 +218,7 @@ def test_no_password_and_no_secret_value_on_the_page(tmp_path: Path) -> None:
 
 
 def test_plan_text_shows_the_same_instance_choice_as_the_page(config, tmp_path: Path) -> None:
-    from anybox_buildbot.cli import load_master
+    from anybox_buildbot.masterload import load_master
 
     root = tmp_path / "m"
     load(root)

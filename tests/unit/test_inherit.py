@@ -8,9 +8,10 @@ from pathlib import Path
 
 from unit_helpers import GIT, write
 
+from anybox_buildbot.buildoutspec import BuildoutSpec
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.inherit import MAX_NAMED
-from anybox_buildbot.manifest import BuildoutSpec, load_manifests
+from anybox_buildbot.manifest import load_manifests
 
 
 def messages_of(tmp_path: Path, text: str, check=None) -> list[str]:

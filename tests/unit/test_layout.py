@@ -24,9 +24,9 @@ import pytest
 from buildbot.process import buildstep
 
 PACKAGE = Path(__file__).resolve().parents[2] / "anybox_buildbot"
-PARSING_LAYER = ("manifest", "workers", "inifile", "constraint", "capability", "version", "ports",
-                 "template", "cron", "confine", "vcsref", "notify", "rules", "stepoptions",
-                 "steploading")
+PARSING_LAYER = ("manifest", "manifestoptions", "buildoutspec", "workers", "inifile",
+                 "constraint", "capability", "version", "ports", "template", "cron", "confine",
+                 "vcsref", "notify", "rules", "stepoptions", "steploading")
 ALLOWED_FROM_BUILDBOT = {"buildbot.config.errors"}
 
 

@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 from unit_helpers import GIT, write
 
+from anybox_buildbot.buildoutspec import DEFAULT_BUILDOUT_VERSION, Source, Watch
 from anybox_buildbot.cron import parse_cron
 from anybox_buildbot.errors import Errors, Location
-from anybox_buildbot.manifest import (
-    DEFAULT_BUILDOUT_VERSION,
-    Source,
-    Watch,
-    load_manifests,
-)
+from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.template import Ref
 
 

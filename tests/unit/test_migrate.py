@@ -9,7 +9,8 @@ from pathlib import Path
 
 from anybox_buildbot import BuildoutsConfigurator
 from anybox_buildbot.cli import main
-from anybox_buildbot.migrate import migrate_manifest, migrate_workers
+from anybox_buildbot.migrate import migrate_manifest
+from anybox_buildbot.migrateworkers import migrate_workers
 
 OLD_MANIFEST = """\
 [DEFAULT]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from anybox_buildbot import cli, planview
-from anybox_buildbot.cli import load_master, main
-from anybox_buildbot.dispatch import Plan
+from anybox_buildbot import masterload, planview
+from anybox_buildbot.cli import main
+from anybox_buildbot.masterload import load_master
+from anybox_buildbot.plan import Plan
 from anybox_buildbot.planview import to_json, write_json
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -113,7 +114,7 @@ def test_check_makes_no_table_it_does_not_print(master: Path, capsys, monkeypatc
         raise AssertionError("check made a table it does not print")
 
     monkeypatch.setattr(Plan, "worker_builders", refused)
-    monkeypatch.setattr(cli, "plan_data", refused)
+    monkeypatch.setattr(masterload, "plan_data", refused)
     assert main(["check", str(master)]) == 0
     out = capsys.readouterr().out
     assert "ok: 4 builders for 4 buildouts on 3 workers" in out

@@ -22,9 +22,10 @@ from buildbot.process.properties import Properties
 from buildbot.process.results import SUCCESS, WARNINGS
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
+from anybox_buildbot.buildoutspec import BuildoutSpec
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.factory import SCRIPTS_DIR, FactoryMaker, buildout_dir
-from anybox_buildbot.manifest import BuildoutSpec, load_manifests
+from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.stepoptions import Schema
 from anybox_buildbot.steps.common import no_failure_so_far

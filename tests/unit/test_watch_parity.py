@@ -16,7 +16,7 @@ from buildbot.changes.hgpoller import HgPoller
 from unit_helpers import load_manifest
 
 from anybox_buildbot import BuildoutsConfigurator, ConfigError
-from anybox_buildbot.manifest import Watch
+from anybox_buildbot.buildoutspec import Watch
 from anybox_buildbot.watching import collect, rewrite_url
 
 MANIFEST = """\

@@ -16,9 +16,10 @@ from buildbot.schedulers.timed import Nightly
 from unit_helpers import load_manifest
 
 from anybox_buildbot import BuildoutsConfigurator
+from anybox_buildbot.buildoutspec import Watch
 from anybox_buildbot.cron import Cron, parse_cron
 from anybox_buildbot.errors import ConfigError, Errors, ParseError
-from anybox_buildbot.manifest import Watch, load_manifests
+from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.pollers import AcceptWatched, make_schedulers
 from anybox_buildbot.watching import (
     MAX_DROP_WARNINGS,

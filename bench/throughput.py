@@ -20,7 +20,14 @@ running tests...), so the figures show what our steps and locks add.
 Printed: N-together / one (goal: 4 within 2x one) and warm / cold of one
 build (goal: <= 0.2).
 
-    .venv/bin/python bench/throughput.py [--sleep 2] [--repeat 2]
+3. With ``--breakdown RUNS``: ``app0`` is forced RUNS more times, one at a
+   time, and the mean time of each step is printed, split into the
+   worker's command time and Buildbot's share (step records, logs, RPC),
+   with the gaps between steps. The step times come from a small service
+   the master runs only then (REST keeps whole seconds); the timed runs
+   above are not changed by it beyond writing a line per step event.
+
+    .venv/bin/python bench/throughput.py [--sleep 2] [--repeat 2] [--breakdown 8]
 """
 
 from __future__ import annotations

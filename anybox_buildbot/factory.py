@@ -38,6 +38,7 @@ from .steps.common import (
     cache_dir,
     locked_buildout_command,
     ship,
+    ship_scripts,
 )
 from .steps.develop import check_develop_step
 from .steps.source import source_steps
@@ -46,6 +47,8 @@ from .subfactories import BrokenStepSet, StepContext, StepSet, StepSetFactory, o
 from .subfactories.db import database_naming
 
 WATCH_REPORT = ".anybox-watch.json"
+#: The worker scripts every build runs, shipped by one ``ship-scripts`` step.
+BUILD_SCRIPTS = ("bootstrap.py", "buildout.py", "develop_check.py")
 
 
 def always_run(step):
@@ -122,9 +125,9 @@ class FactoryMaker:
                     cleanup.extend(made.cleanup)
 
         add_sets(spec.post_dl_steps)
-        for script in ("bootstrap.py", "develop_check.py"):
-            factory.addStep(self.shared(("ship", script, workdir),
-                                        lambda script=script: ship(script, workdir)))
+        # one step for the three scripts: a step costs more than these transfers
+        factory.addStep(self.shared(("ship", BUILD_SCRIPTS, workdir),
+                                    lambda: ship_scripts(BUILD_SCRIPTS, workdir)))
         requires = [f"--require={r}" for r in spec.bootstrap_packages]
         factory.addStep(self.shared(("bootstrap", spec.buildout_version, workdir, *requires),
                                     lambda: (
@@ -135,8 +138,6 @@ class FactoryMaker:
                          "--venv", "venv", "--cache", caches, *requires]))))
         # No Buildbot lock: the scripts lock the worker's caches themselves,
         # only while a missing distribution is fetched (docs/decisions.rst)
-        factory.addStep(self.shared(("ship", "buildout.py", workdir),
-                                    lambda: ship("buildout.py", workdir)))
         command = locked_buildout_command(caches, buildout_command(spec, cfg, caches))
         factory.addStep(self.shared(("buildout", tuple(command), workdir), lambda: (
             steps.ShellCommand(name="buildout", haltOnFailure=True, env=env,

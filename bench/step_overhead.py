@@ -51,8 +51,8 @@ from localrun import Master, PgCluster, Rest, Worker  # noqa: E402
 
 GOAL_OVERHEAD_SECONDS = 2.0
 #: Steps the configurator adds to a standalone buildout, in build order.
-OUR_STEPS = ("capabilities", "download-buildout", "ship-bootstrap.py", "bootstrap",
-             "buildout", "testing-db", "dropdb-stale", "createdb", "final-dropdb")
+OUR_STEPS = ("capabilities", "download-buildout", "ship-scripts", "bootstrap",
+             "buildout", "check-develop", "testing-db", "dropdb-stale", "createdb", "final-dropdb")
 _ELAPSED = re.compile(r"^elapsedTime=([0-9.]+)$", re.M)
 
 MASTER_CFG = """\

@@ -20,7 +20,14 @@ running tests...), so the figures show what our steps and locks add.
 Printed: N-together / one (goal: 4 within 2x one) and warm / cold of one
 build (goal: <= 0.2).
 
-    .venv/bin/python bench/throughput.py [--sleep 2] [--repeat 2]
+3. With ``--breakdown RUNS``: ``app0`` is forced RUNS more times, one at a
+   time, and the mean time of each step is printed, split into the
+   worker's command time and Buildbot's share (step records, logs, RPC),
+   with the gaps between steps. The step times come from a small service
+   the master runs only then (REST keeps whole seconds); the timed runs
+   above are not changed by it beyond writing a line per step event.
+
+    .venv/bin/python bench/throughput.py [--sleep 2] [--repeat 2] [--breakdown 8]
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import json
+import re
+import statistics
 import sys
 import tempfile
 import textwrap
@@ -36,7 +46,7 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
-from localrun import Rest, running_master  # noqa: E402
+from localrun import Rest, running_master, simple_master_cfg  # noqa: E402
 
 BUILDOUTS = tuple(f"app{i}" for i in range(4))
 GOAL_TOGETHER = 2.0     # 4 together / one
@@ -117,22 +127,133 @@ def together(rest: Rest, names: tuple[str, ...]) -> float:
     return time.perf_counter() - start
 
 
+_ELAPSED = re.compile(r"^elapsedTime=([0-9.]+)$", re.M)
+
+#: With --breakdown only: a master service recording step events on the
+#: master's clock (REST times are whole seconds), as bench/step_overhead.py.
+CLOCK_IMPORTS = """\
+import json
+import time
+
+from buildbot.util import service
+
+
+class StepClock(service.BuildbotService):
+    name = 'bench-step-clock'
+
+    def checkConfig(self, path):
+        pass
+
+    async def reconfigService(self, path):
+        self.path = path
+
+    async def startService(self):
+        await super().startService()
+        self._consumers = [await self.master.mq.startConsuming(self._record, ('steps', None, e))
+                           for e in ('started', 'finished')]
+
+    async def stopService(self):
+        for consumer in self._consumers:
+            consumer.stopConsuming()
+        await super().stopService()
+
+    def _record(self, key, msg):
+        with open(self.path, 'a') as handle:
+            handle.write(json.dumps({'t': time.time(), 'event': key[-1], 'number': msg['number'],
+                                     'buildid': msg['buildid'], 'name': msg['name']}) + '\\n')
+"""
+
+
+def clock_master_cfg(clock: Path):
+    """master.cfg with the step clock writing to ``clock``."""
+    def make(master) -> str:
+        return simple_master_cfg(master, imports=CLOCK_IMPORTS,
+                                 setup=f"c['services'] = [StepClock(path={str(clock)!r})]\n")
+    return make
+
+
+def read_clock(path: Path) -> dict[int, list[tuple[str, float, float]]]:
+    """``{buildid: [(step, started, finished), ...]}`` in step order."""
+    events: dict[tuple[int, int], dict] = {}
+    for line in path.read_text().splitlines():
+        event = json.loads(line)
+        events.setdefault((event["buildid"], event["number"]), {"name": event["name"]})[
+            event["event"]] = event["t"]
+    builds: dict[int, list[tuple[str, float, float]]] = {}
+    for (buildid, _number), event in sorted(events.items()):
+        if "started" in event and "finished" in event:
+            builds.setdefault(buildid, []).append(
+                (event["name"], event["started"], event["finished"]))
+    return builds
+
+
+def breakdown(rest: Rest, clock: Path, name: str, runs: int) -> None:
+    """Where a warm build of ``name`` spends its time: ``runs`` builds
+    forced one at a time; per step, its time on the master's clock and, for
+    commands, the worker's own ``elapsedTime`` (the rest of a step is
+    Buildbot's: step and log records, RPC to the worker); the gaps are the
+    master's work between two steps."""
+    elapsed: dict[str, list[float]] = {}
+    wall: dict[int, float] = {}
+    for _ in range(runs):
+        start = time.perf_counter()
+        brid = rest.force([name])[name]
+        build = rest.wait_build(brid, timeout=TIMEOUT)
+        wall[build["buildid"]] = time.perf_counter() - start
+        for step in rest.steps(build["buildid"]):
+            if any(log["slug"] == "stdio"
+                   for log in rest.step_logs(build["buildid"], step["number"])):
+                found = _ELAPSED.findall(rest.step_log(build["buildid"], step["number"]))
+                if found:
+                    elapsed.setdefault(step["name"], []).append(float(found[-1]))
+    per_step: dict[str, list[float]] = {}
+    gaps, spans = [], []
+    for buildid, steps in read_clock(clock).items():
+        if buildid not in wall:
+            continue
+        for step, started, finished in steps:
+            per_step.setdefault(step, []).append(finished - started)
+        gaps.append(sum(b[1] - a[2] for a, b in zip(steps, steps[1:], strict=False)))
+        spans.append(steps[-1][2] - steps[0][1])
+    mean = statistics.fmean
+    print(f"one warm build of {name}: mean seconds of {runs} builds forced one at a time")
+    print(f"  {'step':28} {'step':>7} {'command':>8} {'Buildbot':>9}")
+    total_command = 0.0
+    for step, values in per_step.items():
+        if step in elapsed:
+            command = mean(elapsed[step])
+            total_command += command
+            print(f"  {step:28} {mean(values):7.3f} {command:8.3f} {mean(values) - command:9.3f}")
+        else:
+            print(f"  {step:28} {mean(values):7.3f} {'':8} {mean(values):9.3f}")
+    print(f"  {'gaps between steps':28} {mean(gaps):7.3f} {'':8} {mean(gaps):9.3f}")
+    print(f"  {'first step start to last end':28} {mean(spans):7.3f} {total_command:8.3f} "
+          f"{mean(spans) - total_command:9.3f}")
+    print(f"  {'force to seen done (client)':28} {mean(wall.values()):7.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sleep", type=float, default=2.0,
                         help="seconds the recipe works in each build (not our cost)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per N (best kept)")
+    parser.add_argument("--breakdown", type=int, default=0, metavar="RUNS",
+                        help="then print where one warm build spends its time (RUNS builds)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="anybox-throughput-") as tmp:
         master_dir = make_master_dir(Path(tmp), args.sleep)
-        with running_master(master_dir, {"w1": "bench-pass"}) as master:
+        clock = Path(tmp) / "stepclock.jsonl"
+        master_cfg = clock_master_cfg(clock) if args.breakdown else simple_master_cfg
+        with running_master(master_dir, {"w1": "bench-pass"}, master_cfg) as master:
             rest = master.rest
             cold = together(rest, BUILDOUTS[:1])
             warm_first = together(rest, BUILDOUTS[:1])
             together(rest, BUILDOUTS[1:])          # their venvs, from the wheel cache
             times = {n: min(together(rest, BUILDOUTS[:n]) for _ in range(args.repeat))
                      for n in (1, 2, 4)}
+            if args.breakdown:
+                breakdown(rest, clock, BUILDOUTS[0], args.breakdown)
     one = times[1]
     print(f"warm builds side by side on one worker (max_builds = {len(BUILDOUTS)}); "
           f"the recipe works {args.sleep:g} s per build; seconds, best of {args.repeat}")

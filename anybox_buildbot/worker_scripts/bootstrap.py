@@ -46,18 +46,6 @@ def venv_python(venv: str) -> str:
     return os.path.join(venv, "bin", "python")
 
 
-def installed_version(venv: str) -> str | None:
-    probe = ("import importlib.metadata as m\n"
-             "try:\n print(m.version('zc.buildout'))\n"
-             "except m.PackageNotFoundError:\n print('')\n")
-    try:
-        out = subprocess.run([venv_python(venv), "-c", probe], capture_output=True,
-                             text=True, timeout=PROBE_TIMEOUT)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
-
-
 def same_interpreter(venv: str) -> bool:
     """Whether the venv was made by this interpreter (version may differ)."""
     cfg = os.path.join(venv, "pyvenv.cfg")
@@ -87,15 +75,51 @@ def pip_problem(venv: str) -> str | None:
     return None
 
 
-def venv_problem(venv: str) -> str | None:
-    """Why ``venv`` cannot be reused, or None if it can (cheapest checks first)."""
+#: Run by a venv's Python to answer both questions a reused venv raises in
+#: one interpreter start: its zc.buildout version (first line, empty if
+#: none), then whether its pip runs (``pip --version``, exactly as ``python
+#: -m pip --version`` runs it; its status is the probe's).
+PROBE = ("import runpy, sys\n"
+         "try:\n"
+         "    import importlib.metadata as m\n"
+         "    found = m.version('zc.buildout')\n"
+         "except Exception:\n"
+         "    found = ''\n"
+         "print('zc.buildout ' + found, flush=True)\n"
+         "sys.argv = ['pip', '--version']\n"
+         "runpy.run_module('pip', run_name='__main__', alter_sys=True)\n")
+PROBE_HEAD = "zc.buildout "
+
+
+def probe(venv: str) -> tuple[str | None, str | None]:
+    """(why the venv's Python or pip does not run, or None; the zc.buildout
+    version it holds, or None), from one run of its Python."""
+    try:
+        out = subprocess.run([venv_python(venv), "-c", PROBE], capture_output=True,
+                             text=True, timeout=PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return f"its pip did not answer within {PROBE_TIMEOUT} s", None
+    except OSError as exc:
+        return f"its Python does not run ({exc.strerror or exc})", None
+    first = (out.stdout.splitlines() or [""])[0]
+    version = first[len(PROBE_HEAD):].strip() if first.startswith(PROBE_HEAD) else ""
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
+        return f"its pip does not run ({last})", version or None
+    return None, version or None
+
+
+def venv_state(venv: str) -> tuple[str | None, str | None]:
+    """(why ``venv`` cannot be reused, or None if it can; the zc.buildout
+    version it holds), cheapest checks first: its Python runs only for a
+    venv that passed the others, and only once."""
     if os.path.islink(venv) or not os.path.isdir(venv):
-        return "is not a folder"
+        return "is not a folder", None
     if not same_interpreter(venv):
-        return "was made by another Python (or its pyvenv.cfg is missing)"
+        return "was made by another Python (or its pyvenv.cfg is missing)", None
     if not os.path.isfile(os.path.join(venv, MARKER)):
-        return "was not finished by a previous bootstrap"
-    return pip_problem(venv)
+        return "was not finished by a previous bootstrap", None
+    return probe(venv)
 
 
 def remove(path: str) -> None:
@@ -226,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         os.makedirs(os.path.join(args.cache, sub), exist_ok=True)
 
     if os.path.lexists(args.venv):
-        problem = venv_problem(args.venv)
+        problem, version = venv_state(args.venv)
         if problem is None and recorded_requirements(args.venv) != extra:
             problem = ("holds other packages than asked ("
                        + (", ".join(recorded_requirements(args.venv)) or "none") + " instead of "
@@ -239,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"bootstrap: cannot remove {args.venv}: {exc}; remove it by hand",
                       file=sys.stderr)
                 return 1
-        elif installed_version(args.venv) == args.version:
+        elif version == args.version:
             print(f"bootstrap: zc.buildout {args.version} already installed in {args.venv}"
                   + "".join(f", {r}" for r in extra))
             return 0

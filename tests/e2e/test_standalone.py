@@ -8,9 +8,11 @@ The module shares one run: a zc.buildout bootstrap costs seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from anybox_buildbot.factory import SCRIPTS_DIR
 from examplerun import PG_WORKER, PLAIN_WORKER, ExampleRun
 from localrun import Rest
 
@@ -109,12 +111,13 @@ def test_build_for_runs_each_version_on_its_worker(rest: Rest) -> None:
         assert f"fakelib {version} tag {tag}" in step_text(rest, build, "test")
 
 
-def test_priority_and_warm_caches(rest: Rest) -> None:
+def test_priority_and_warm_caches(run: ExampleRun, rest: Rest) -> None:
     """hello can run on both workers; local-pg has the higher priority.
 
     By now local-pg bootstrapped zc.buildout for other builders: the first
     hello build takes it from the worker's wheel cache, the second finds
-    it in its own venv. Neither downloads it.
+    it in its own venv. Neither downloads it. One step ships our three
+    worker scripts (issue 14), whole, into the build folder.
     """
     first, props = force_and_wait(rest, "hello")
     assert first["results"] == 0
@@ -128,6 +131,14 @@ def test_priority_and_warm_caches(rest: Rest) -> None:
     assert "already installed" in boot and "downloading" not in boot
     buildout = step_text(rest, second, "buildout")
     assert "Getting distribution" not in buildout
+    ships = [s for s in rest.steps(second["buildid"]) if s["name"].startswith("ship-")]
+    assert [(s["name"], s["results"]) for s in ships] == [("ship-scripts", 0)]
+    assert ships[0]["state_string"] == ("shipped anybox-bootstrap.py anybox-buildout.py "
+                                        "anybox-develop_check.py")
+    build_dir = run.workers[PG_WORKER].basedir / "hello" / "build"
+    for script in ("bootstrap.py", "buildout.py", "develop_check.py"):
+        shipped = (build_dir / f"anybox-{script}").read_bytes()
+        assert shipped == Path(SCRIPTS_DIR, script).read_bytes()
     assert "six" in step_text(rest, second, "test")
 
 

@@ -45,8 +45,7 @@ def names(factory) -> list[str]:
 def test_step_order_and_cleanup_always_runs(tmp_path: Path) -> None:
     spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\ndb-steps = db\n")["a"]
     factory = maker().make(spec)
-    assert names(factory) == ["capabilities", "download-buildout", "ship-bootstrap.py",
-                              "ship-develop_check.py", "bootstrap", "ship-buildout.py",
+    assert names(factory) == ["capabilities", "download-buildout", "ship-scripts", "bootstrap",
                               "buildout", "check-develop", "createdb", "test", "dropdb"]
     assert factory.steps[-1].kwargs["alwaysRun"] is True
     assert not factory.steps[-3].kwargs.get("alwaysRun")
@@ -152,8 +151,23 @@ def test_develop_check_runs_right_after_buildout(tmp_path: Path) -> None:
     factory = maker().make(spec)
     found = names(factory)
     assert found[found.index("buildout") + 1] == "check-develop"
-    assert found.index("ship-develop_check.py") < found.index("bootstrap")
+    assert found.index("ship-scripts") < found.index("bootstrap")
     check = step_named(factory, "check-develop")
     assert check.kwargs["command"] == ["venv/bin/python", "anybox-develop_check.py",
                                        "--buildout-version", "2.13.8"]
     assert check.kwargs["haltOnFailure"] and check.kwargs["workdir"] == "build"
+
+
+def test_one_step_ships_the_scripts_every_build_runs(tmp_path: Path) -> None:
+    """Issue 14 (warm build cost): bootstrap, buildout wrapper and develop
+    check are shipped by one step before the bootstrap, into the
+    buildout's folder, where the commands run them."""
+    spec = specs(tmp_path, "[a]\nbuildout = standalone a.cfg\n")["a"]
+    factory = maker().make(spec)
+    found = names(factory)
+    assert not [n for n in found if n.startswith("ship-") and n != "ship-scripts"]
+    ship = step_named(factory, "ship-scripts")
+    assert ship.args[0] == ("bootstrap.py", "buildout.py", "develop_check.py")
+    assert ship.kwargs["workdir"] == step_named(factory, "bootstrap").kwargs["workdir"]
+    assert step_named(factory, "buildout").kwargs["command"][1] == "anybox-buildout.py"
+    assert found.index("ship-scripts") < found.index("bootstrap")

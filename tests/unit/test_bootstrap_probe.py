@@ -1,0 +1,124 @@
+"""The bootstrap script's warm path: a venv that is whole is checked with
+one run of its Python (issue 14: warm build cost).
+
+The venvs here are stand-ins, cheap enough for the unit suite: a folder
+with the ``pyvenv.cfg`` and completion marker a bootstrap leaves, whose
+``bin/python`` is a small shell script that notes each run in a file and
+then runs this interpreter (which has pip) with a folder holding a
+``zc.buildout`` distribution's metadata first on ``PYTHONPATH``. Real
+venvs made by the real script are in tests/e2e/test_bootstrap.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+from anybox_buildbot.factory import SCRIPTS_DIR
+from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
+
+VERSION = DEFAULT_BUILDOUT_VERSION
+
+
+def load_bootstrap() -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location("anybox_bootstrap_script",
+                                                  Path(SCRIPTS_DIR, "bootstrap.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bootstrap = load_bootstrap()
+
+
+def stand_in_venv(folder: Path, version: str = VERSION, python_flags: str = "") -> Path:
+    """A whole venv as far as the script can tell, holding zc.buildout
+    ``version``; its ``bin/python`` counts its runs in ``folder/runs``."""
+    venv = folder / "venv"
+    site = folder / "site"
+    dist = site / f"zc.buildout-{version}.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: zc.buildout\nVersion: {version}\n")
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text(
+        "home = /nowhere\ninclude-system-site-packages = false\n"
+        "version = {}.{}.{}\n".format(*sys.version_info[:3]))
+    (venv / bootstrap.MARKER).write_text(f"zc.buildout=={version}\npython x\n")
+    python = venv / "bin" / "python"
+    python.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {shlex.quote(str(folder / 'runs'))}\n"
+        f"PYTHONPATH={shlex.quote(str(site))} exec {shlex.quote(sys.executable)} "
+        f"{python_flags} \"$@\"\n")
+    python.chmod(0o755)
+    return venv
+
+
+def runs(folder: Path) -> int:
+    path = folder / "runs"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def run_script(folder: Path) -> subprocess.CompletedProcess:
+    """The script as the bootstrap step runs it, in the build folder."""
+    return subprocess.run(
+        [sys.executable, f"{SCRIPTS_DIR}/bootstrap.py", "--version", VERSION,
+         "--venv", "venv", "--cache", str(folder / "caches")],
+        cwd=folder, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PIP_NO_INDEX": "1"})
+
+
+def test_a_whole_venv_is_reused_after_one_run_of_its_python(tmp_path: Path) -> None:
+    """Its zc.buildout version and its pip are asked in one interpreter
+    start (there were two: a probe, then ``python -m pip --version``)."""
+    stand_in_venv(tmp_path)
+    result = run_script(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"zc.buildout {VERSION} already installed in venv" in result.stdout
+    assert runs(tmp_path) == 1
+
+
+def test_the_probe_reads_the_version_and_runs_pip(tmp_path: Path) -> None:
+    venv = stand_in_venv(tmp_path, version="5.0.0")
+    assert bootstrap.venv_state(str(venv)) == (None, "5.0.0")
+
+
+def test_a_venv_without_zc_buildout_is_not_taken_for_one(tmp_path: Path) -> None:
+    venv = stand_in_venv(tmp_path)
+    for dist in (tmp_path / "site").iterdir():
+        for path in dist.iterdir():
+            path.unlink()
+        dist.rmdir()
+    assert bootstrap.venv_state(str(venv)) == (None, None)
+
+
+def test_a_venv_whose_pip_does_not_run_is_not_reused(tmp_path: Path) -> None:
+    """Without site-packages (``-S``) pip is not importable: the probe
+    fails as ``python -m pip --version`` would, and says pip."""
+    venv = stand_in_venv(tmp_path, python_flags="-S")
+    problem, version = bootstrap.venv_state(str(venv))
+    assert problem is not None and problem.startswith("its pip does not run")
+    assert "pip" in problem.split("(", 1)[1]
+    assert version == VERSION
+
+
+def test_a_venv_whose_python_does_not_run_is_not_reused(tmp_path: Path) -> None:
+    venv = stand_in_venv(tmp_path)
+    (venv / "bin" / "python").write_bytes(b"")
+    problem, version = bootstrap.venv_state(str(venv))
+    assert problem is not None and problem.startswith("its Python does not run")
+    assert version is None
+
+
+def test_cheap_checks_come_before_running_the_venv(tmp_path: Path) -> None:
+    venv = stand_in_venv(tmp_path)
+    (venv / bootstrap.MARKER).unlink()
+    assert bootstrap.venv_state(str(venv)) == ("was not finished by a previous bootstrap", None)
+    assert runs(tmp_path) == 0

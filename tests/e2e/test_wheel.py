@@ -48,6 +48,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "docs" / "tutorial.rst"
+EXAMPLES_OUTPUT = ROOT / "examples" / "docs" / "output"
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 WHEEL_NAME = f"anybox_buildbot-{VERSION}-py3-none-any.whl"
 PLACEHOLDER = f"/path/to/{WHEEL_NAME}"
@@ -287,6 +288,11 @@ def tutorial_run() -> Iterator[TutorialRun]:
         run.close()
 
 
+def _step_lines(text: str) -> list[tuple[str, str, str]]:
+    """(number, name, result) of each ``step`` line of ``force --wait``."""
+    return re.findall(r"^  step (\d+) (\S+): (\w+)", text, re.M)
+
+
 def _tails(run: TutorialRun) -> str:
     parts = []
     for log in (run.dir / "ci" / "twistd.log", run.dir / "laptop" / "twistd.log",
@@ -317,6 +323,11 @@ def test_tutorial_from_the_wheel(dist: dict[str, Path], tutorial_run: TutorialRu
                 shown = shown.replace(old, new)
             assert _mask_password(made) == _mask_password(shown), f"{step.path} differs"
     assert re.search(r"^build 1 of hello: success", output, re.M), output
+    # The tutorial quotes a captured `force --wait` of this build: its steps
+    # (names and results, not times) are the ones this build had.
+    forced = output.split(" force hello ", 1)[1].split("\nbuild 1 of hello:", 1)[0]
+    captured = (EXAMPLES_OUTPUT / "force-wait.captured.txt").read_text()
+    assert _step_lines(forced) == _step_lines(captured), forced
     assert re.search(r"^build 1 of hello-pg-pg15: success", output, re.M), output
     assert "ok: 1 builder for 1 buildout on 1 worker" in output
     assert "+ builder hello-pg-pg15" in output

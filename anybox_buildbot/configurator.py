@@ -22,8 +22,6 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from buildbot.config.builder import BuilderConfig
-from buildbot.plugins import schedulers, util, worker
 from buildbot.process.factory import BuildFactory
 from twisted.python import log
 
@@ -32,9 +30,15 @@ from .buildoutspec import DEFAULT_TREE_STABLE_TIMER, BuildoutSpec, Watch
 from .dispatch import make_plan
 from .errors import ConfigError, Diagnostic, Errors, Location, Warnings
 from .factory import FactoryMaker
-from .fleet.model import builder_description
 from .gcpause import collector_paused
 from .manifest import load_manifests
+from .masterobjects import (
+    FORCE_SCHEDULER,
+    builder_configs,
+    force_scheduler,
+    prefer_priority,
+    worker_objects,
+)
 from .multimaster import MultiMaster, parse_multi_master
 from .multimaster import apply as apply_multi_master
 from .notify import MailSettings
@@ -45,32 +49,12 @@ from .registry import CapabilitySpec, compile_registry, default_capabilities
 from .reporters import make_reporters
 from .secretchecks import check_manifest_secrets, manifest_secret_names
 from .sharedstate import StoredReport, configured_db_url, read_stored_reports
-from .steps.source import TAG_PROPERTY
 from .subfactories import BrokenStepSet, StepSetFactory, catalog_of, load_registry
 from .watching import WATCH_DIR, Repo, RepoWatch, collect
 from .watchreports import auto_watch_prefixes, last_report
-from .workerchoice import chosen_worker_only, worker_parameter
 from .workers import WorkerSpec, load_workers
 
-FORCE_SCHEDULER = "force"
 STRICT_HINT = "fix the worker fleet or the requirements (strict mode)"
-
-
-def prefer_priority(builder, workers, buildrequest):
-    """``nextWorker``: the available worker with the highest
-    ``worker_priority`` property (ties: first in Buildbot's list)."""
-    if not workers:
-        return None
-
-    def priority(wfb) -> float:
-        # a decimal from a file written for anybox.buildbot.odoo orders too
-        value = wfb.worker.properties.getProperty("worker_priority", 0)
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            return 0
-
-    return max(workers, key=priority)
 
 
 class BuildoutsConfigurator:
@@ -224,18 +208,7 @@ class BuildoutsConfigurator:
         return self._add_workers(specs)
 
     def _add_workers(self, specs: Sequence[WorkerSpec]) -> list:
-        made = []
-        for spec in sorted(specs, key=lambda s: s.name):
-            password = (util.Interpolate(spec.password) if spec.secret_name
-                        else spec.password)
-            kwargs = {}
-            for key in ("max_builds", "keepalive_interval", "missing_timeout"):
-                if getattr(spec, key) is not None:
-                    kwargs[key] = getattr(spec, key)
-            if spec.notify_on_missing:
-                kwargs["notify_on_missing"] = list(spec.notify_on_missing)
-            made.append(worker.Worker(spec.name, password, properties=spec.build_properties,
-                                      **kwargs))
+        made = worker_objects(specs)
         self.config.setdefault("workers", []).extend(made)
         return made
 
@@ -299,16 +272,7 @@ class BuildoutsConfigurator:
         return plan
 
     def _add_builders(self, plan: Plan) -> list:
-        # BuilderConfig imported from its module: ``util.BuilderConfig`` goes
-        # through Buildbot's plugin lookup, 20 000 times at 10 000 buildouts.
-        made = []
-        for item in plan.builders:
-            made.append(BuilderConfig(
-                name=item.name, workernames=list(item.workers),
-                factory=self.build_factories[item.buildout],
-                properties=dict(item.properties), tags=list(item.tags) or None,
-                nextWorker=prefer_priority, canStartBuild=chosen_worker_only,
-                description=builder_description(item, self.buildouts[item.buildout])))
+        made = builder_configs(plan, self.build_factories, self.buildouts)
         self.factories_to_builders.update(plan.builders_of())
         self.config.setdefault("builders", []).extend(made)
         return made
@@ -326,11 +290,7 @@ class BuildoutsConfigurator:
         names = sorted(n for names in builders_of.values() for n in names)
         made = []
         if names:
-            made.append(schedulers.ForceScheduler(
-                name=FORCE_SCHEDULER, builderNames=names,
-                properties=[util.StringParameter(name=TAG_PROPERTY, label="Buildout tag",
-                                                 default=""),
-                            worker_parameter(w.name for w in self.worker_specs or ())]))
+            made.append(force_scheduler(names, (w.name for w in self.worker_specs or ())))
         made.extend(make_schedulers(self.buildouts.values(), watches,
                                     {k: list(v) for k, v in builders_of.items()},
                                     self.tree_stable_timer))

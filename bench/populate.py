@@ -44,11 +44,11 @@ from buildbot.process.factory import BuildFactory
 
 from anybox_buildbot import BuildoutsConfigurator
 from anybox_buildbot.buildoutspec import BuildoutSpec
-from anybox_buildbot.configurator import FORCE_SCHEDULER, prefer_priority
 from anybox_buildbot.dispatch import make_plan
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.gcpause import collector_paused
 from anybox_buildbot.manifest import load_manifests
+from anybox_buildbot.masterobjects import FORCE_SCHEDULER, prefer_priority
 from anybox_buildbot.registry import compile_registry, default_capabilities
 from anybox_buildbot.steps.capabilities import ChooseCapabilities
 from anybox_buildbot.subfactories import load_registry

@@ -14,7 +14,7 @@ wheel cache. The marker records them: a venv whose recorded list differs
 from the wanted one is made again, so it holds exactly what is asked
 (a package taken out of the list leaves the venv too).
 
-zc.buildout 3 and 4 import ``pkg_resources`` (3 also
+zc.buildout 3, 4 and 5.0 import ``pkg_resources`` (3 and 4.0 also
 ``setuptools.package_index``) without bounding setuptools, and the
 setuptools releases from 80 (package_index) and 81 (pkg_resources) on no
 longer ship them. A venv of Python 3.11 comes with an old setuptools, one
@@ -52,22 +52,30 @@ import tempfile
 
 MARKER = ".anybox-bootstrap-complete"
 
-#: The setuptools each zc.buildout release line needs to run, by major
-#: version, measured with Python 3.12 venvs (docs/decisions.rst,
-#: 2026-11-30). Lines not here need no bound: 5 and 6 run with the newest
-#: setuptools; 2 bounds setuptools itself (below 52, which does not run on
-#: Python 3.12 at all: zc.buildout 2 needs Python 3.11 or older).
-SETUPTOOLS_BOUNDS = {3: "setuptools<80", 4: "setuptools<81"}
+#: The setuptools zc.buildout releases need to run, by (major, minor)
+#: version, ``None`` for any minor: measured with Python 3.12 venvs
+#: (docs/decisions.rst, 2026-11-30). 3.x and 4.0 import
+#: setuptools.package_index (gone in 80), 4.1 and 5.0 pkg_resources (gone
+#: in 81); 4.x takes the lower bound as a whole, as 3.x does (4.2 bounds
+#: setuptools itself, and runs with 79 too). Releases not here need no
+#: bound: 5.1 and later bound setuptools themselves or run with the newest;
+#: 2.x asks for setuptools below 52, which does not run on Python 3.12 at
+#: all (zc.buildout 2 needs Python 3.11 or older, whatever the bound).
+SETUPTOOLS_BOUNDS = {(3, None): "setuptools<80", (4, None): "setuptools<80",
+                     (5, 0): "setuptools<81"}
 PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one
 
 
 def setuptools_bound(version: str) -> str | None:
     """The setuptools requirement zc.buildout ``version`` needs next to it,
-    or None. A text that does not start with a major version number
-    (``3``, ``3.3``, ``4.1.12``, ``3.0.0b1``) gets no bound: pip says what
-    is wrong with it, not this function."""
-    match = re.match(r"([0-9]{1,6})(?:\.|$)", version.strip())
-    return None if match is None else SETUPTOOLS_BOUNDS.get(int(match.group(1)))
+    or None. A text that does not start with a version number (``3``,
+    ``3.3``, ``4.1.12``, ``5.0.0b1``, ``5.0b1``) gets no bound: pip says
+    what is wrong with it, not this function."""
+    match = re.match(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?(?:[.]|$|[a-z])", version.strip())
+    if match is None:
+        return None
+    major, minor = int(match.group(1)), int(match.group(2) or 0)  # pip: 5 is 5.0
+    return SETUPTOOLS_BOUNDS.get((major, None), SETUPTOOLS_BOUNDS.get((major, minor)))
 
 
 def names_setuptools(requirement: str) -> bool:

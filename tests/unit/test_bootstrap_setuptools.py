@@ -1,6 +1,6 @@
 """The setuptools bound the worker's bootstrap adds for old zc.buildout
-releases (zc.buildout 3 and 4 import modules setuptools 80 and 81 took
-out, and do not bound it; a Python 3.12 venv comes without setuptools, so
+releases (zc.buildout 3, 4 and 5.0 import modules setuptools 80 and 81
+took out, and do not bound it; a Python 3.12 venv comes without setuptools, so
 pip would install the newest and ``bin/buildout`` would not start).
 
 Pure functions here; the bound applied to a whole venv is in
@@ -38,16 +38,23 @@ bootstrap = load_bootstrap()
     ("3", "setuptools<80"),
     ("3.0.0b1", "setuptools<80"),
     (" 3.3 ", "setuptools<80"),
-    ("4.0", "setuptools<81"),
-    ("4.1.12", "setuptools<81"),
-    ("4.2.0", "setuptools<81"),
+    ("3.3rc1", "setuptools<80"),
+    ("3a", "setuptools<80"),            # PEP 440: 3a0
+    ("4.0", "setuptools<80"),
+    ("4.1.12", "setuptools<80"),
+    ("4.2.0", "setuptools<80"),
+    ("5.0.0", "setuptools<81"),
+    ("5", "setuptools<81"),             # pip: 5.0.0
+    ("5.0", "setuptools<81"),
+    ("5.0b1", "setuptools<81"),
 ])
-def test_releases_3_and_4_get_the_setuptools_they_run_with(version: str, bound: str) -> None:
+def test_releases_3_4_and_5_0_get_the_setuptools_they_run_with(version: str, bound: str
+                                                               ) -> None:
     assert bootstrap.setuptools_bound(version) == bound
 
 
 @pytest.mark.parametrize("version", [
-    "5.0.0", "5.2.0", "6.0.1", "7.0",   # run with the newest setuptools
+    "5.1.0", "5.1.3", "5.2.0", "6.0.1", "7.0",   # bound it themselves or need none
     "2.13.8", "1.7.1",                   # bound setuptools themselves
     "30.1", "43.0",                      # not a 3 or a 4
 ])
@@ -56,7 +63,7 @@ def test_other_releases_get_no_bound(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", [
-    "", " ", "latest", "v3.3", "3a", ".3", "-3", "3,3", "٣.3", "3" * 5000, "9" * 5000 + ".1",
+    "", " ", "latest", "v3.3", "3_3", ".3", "-3", "3,3", "٣.3", "3" * 5000, "9" * 5000 + ".1",
 ])
 def test_odd_version_texts_get_no_bound_and_no_crash(version: str) -> None:
     """pip reports what is wrong with such a version; the bound stays out
@@ -68,7 +75,8 @@ def test_the_bound_joins_the_manifest_requirements_sorted() -> None:
     assert bootstrap.wanted_requirements("3.3", ["zope.interface<8", "horse-with-no-namespace"]
                                          ) == ["horse-with-no-namespace", "setuptools<80",
                                                "zope.interface<8"]
-    assert bootstrap.wanted_requirements("4.1.12", []) == ["setuptools<81"]
+    assert bootstrap.wanted_requirements("4.1.12", []) == ["setuptools<80"]
+    assert bootstrap.wanted_requirements("5.0.0", []) == ["setuptools<81"]
     assert bootstrap.wanted_requirements("6.0.1", ["b", "a", "b"]) == ["a", "b"]
 
 

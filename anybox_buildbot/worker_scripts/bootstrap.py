@@ -14,6 +14,17 @@ wheel cache. The marker records them: a venv whose recorded list differs
 from the wanted one is made again, so it holds exactly what is asked
 (a package taken out of the list leaves the venv too).
 
+zc.buildout 3, 4 and 5.0 import ``pkg_resources`` (3 and 4.0 also
+``setuptools.package_index``) without bounding setuptools, and the
+setuptools releases from 80 (package_index) and 81 (pkg_resources) on no
+longer ship them. A venv of Python 3.11 comes with an old setuptools, one
+of Python 3.12 and later with none, so pip would pick the newest and
+``bin/buildout`` would not start. So the bound such a release needs
+(``setuptools_bound``) joins the requirements, in the same pip run as
+zc.buildout (download and install), and in the marker like the others: a
+venv made before the bound existed is made again. A ``bootstrap-packages``
+naming setuptools itself wins: then no bound is added.
+
 A venv is reused only if it is known to be whole: a marker file is written
 into it last, once the venv is made and zc.buildout installed, and removed
 before the venv is changed. A venv without the marker (a bootstrap killed
@@ -33,13 +44,58 @@ import argparse
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 
 MARKER = ".anybox-bootstrap-complete"
+
+#: The setuptools zc.buildout releases need to run, by (major, minor)
+#: version, ``None`` for any minor: measured with Python 3.12 venvs
+#: (docs/decisions.rst, 2026-11-30). 3.x and 4.0 import
+#: setuptools.package_index (gone in 80), 4.1 and 5.0 pkg_resources (gone
+#: in 81); 4.x takes the lower bound as a whole, as 3.x does (4.2 bounds
+#: setuptools itself, and runs with 79 too). Releases not here need no
+#: bound: 5.1 and later bound setuptools themselves or run with the newest;
+#: 2.x asks for setuptools below 52, which does not run on Python 3.12 at
+#: all (zc.buildout 2 needs Python 3.11 or older, whatever the bound).
+SETUPTOOLS_BOUNDS = {(3, None): "setuptools<80", (4, None): "setuptools<80",
+                     (5, 0): "setuptools<81"}
 PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one
+
+
+def setuptools_bound(version: str) -> str | None:
+    """The setuptools requirement zc.buildout ``version`` needs next to it,
+    or None. A text that does not start with a version number (``3``,
+    ``3.3``, ``4.1.12``, ``5.0.0b1``, ``5.0b1``) gets no bound: pip says
+    what is wrong with it, not this function."""
+    match = re.match(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?(?:[.]|$|[a-z])", version.strip())
+    if match is None:
+        return None
+    major, minor = int(match.group(1)), int(match.group(2) or 0)  # pip: 5 is 5.0
+    return SETUPTOOLS_BOUNDS.get((major, None), SETUPTOOLS_BOUNDS.get((major, minor)))
+
+
+def names_setuptools(requirement: str) -> bool:
+    """Whether a pip requirement is about setuptools (PEP 503 names:
+    ``Setuptools``, ``setuptools>=60``, ``setuptools [core]``)."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return match is not None and re.sub(r"[-_.]+", "-",
+                                        match.group(1)).lower() == "setuptools"
+
+
+def wanted_requirements(version: str, extra: list[str]) -> list[str]:
+    """What goes into the venv with zc.buildout ``version``, sorted as the
+    marker records it: ``extra`` (the manifest's ``bootstrap-packages``)
+    and the setuptools bound the release needs, unless ``extra`` names
+    setuptools already (the manifest wins)."""
+    wanted = set(extra)
+    bound = setuptools_bound(version)
+    if bound is not None and not any(names_setuptools(r) for r in wanted):
+        wanted.add(bound)
+    return sorted(wanted)
 
 
 def venv_python(venv: str) -> str:
@@ -180,8 +236,9 @@ def download(venv: str, wanted: list[str], wheels: str) -> int:
 
 
 def install(venv: str, version: str, wheels: str, extra: list[str] | None = None) -> int:
-    """zc.buildout and the ``extra`` requirements, in one pip run (one
-    resolution): from the wheel cache, else downloaded into it first."""
+    """zc.buildout and the ``extra`` requirements (``wanted_requirements``:
+    with the setuptools bound), in one pip run (one resolution): from the
+    wheel cache, else downloaded into it first, by one pip run too."""
     requirement = f"zc.buildout=={version}"
     wanted = [requirement, *(extra or [])]
     what = f"zc.buildout {version}" + "".join(f", {r}" for r in extra or [])
@@ -243,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require", action="append", default=[],
                         help="a requirement to install too (repeatable)")
     args = parser.parse_args(argv)
-    extra = sorted(set(args.require))
+    extra = wanted_requirements(args.version, args.require)
 
     wheels = os.path.join(args.cache, "wheels")
     for sub in ("wheels", "eggs", "downloads", "tmp"):

@@ -27,11 +27,12 @@ MARKER = ".anybox-bootstrap-complete"
 
 def bootstrap(builder: Path, cache: Path, version: str = VERSION,
               env: dict[str, str] | None = None,
-              requires: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+              requires: tuple[str, ...] = (),
+              python: str = sys.executable) -> subprocess.CompletedProcess:
     """Run the script as the bootstrap step does: in the build folder."""
     builder.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
-        [sys.executable, f"{SCRIPTS_DIR}/bootstrap.py", "--version", version,
+        [python, f"{SCRIPTS_DIR}/bootstrap.py", "--version", version,
          "--venv", "venv", "--cache", str(cache), *(f"--require={r}" for r in requires)],
         cwd=builder, capture_output=True, text=True, timeout=600,
         env={**os.environ, **(env or {})})
@@ -167,3 +168,67 @@ def test_bootstrap_packages_follow_the_manifest_list(built: Path, cache: Path) -
     assert "recreating" in removed.stdout
     assert not installed(built / "venv", "horse-with-no-namespace")
     assert_works(built / "venv")
+
+
+def python_3_12() -> str | None:
+    """A Python 3.12 that runs (its venvs come without setuptools): on
+    PATH, else one pyenv installed (its shim on PATH runs only the
+    versions pyenv was told to use)."""
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = [shutil.which("python3.12"),
+                  *map(str, sorted(pyenv.glob("versions/3.12*/bin/python3.12")))]
+    for found in filter(None, candidates):
+        try:
+            out = subprocess.run([found, "-c", "import sys; print(sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.stdout.strip() == "(3, 12)":
+            return found
+    return None
+
+
+PYTHON_3_12 = python_3_12()
+
+
+def run_buildout(builder: Path) -> subprocess.CompletedProcess:
+    """The venv's ``bin/buildout`` on a buildout with no part, offline."""
+    (builder / "buildout.cfg").write_text("[buildout]\nparts =\n")
+    return subprocess.run([builder / "venv" / "bin" / "buildout", "-N", "-c", "buildout.cfg"],
+                          cwd=builder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(PYTHON_3_12 is None, reason="no python3.12 (PATH, pyenv): the bug needs a "
+                    "venv made without setuptools, as Python 3.12 and later make them")
+def test_zc_buildout_3_gets_a_setuptools_it_runs_with(tmp_path: Path) -> None:
+    """zc.buildout 3.3 imports pkg_resources and setuptools.package_index
+    and does not bound setuptools; a Python 3.12 venv has none, so pip used
+    to install the newest, which ships neither, and ``bin/buildout`` died
+    at import. The bootstrap adds ``setuptools<80``; a venv made before
+    that (newest setuptools, marker without the bound) is made again."""
+    assert PYTHON_3_12 is not None
+    builder, cache = tmp_path / "builder", tmp_path / "buildout-caches"
+    made = bootstrap(builder, cache, version="3.3", python=PYTHON_3_12)
+    assert made.returncode == 0, output(made)
+    ran = run_buildout(builder)
+    assert ran.returncode == 0, output(ran)
+    assert "downloading zc.buildout==3.3 setuptools<80 into the worker wheel cache" \
+        in made.stdout   # both in one pip run
+    assert "require: setuptools<80\n" in (builder / "venv" / MARKER).read_text()
+
+    # the venv as the bootstrap made it before the bound existed
+    python = builder / "venv" / "bin" / "python"
+    newest = subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade",
+                             "setuptools>=81"], capture_output=True, text=True, timeout=300)
+    assert newest.returncode == 0, output(newest)
+    (builder / "venv" / MARKER).write_text("zc.buildout==3.3\npython 3.12\n")
+    broken = run_buildout(builder)
+    assert broken.returncode != 0 and "pkg_resources" in output(broken)
+
+    repaired = bootstrap(builder, cache, version="3.3", python=PYTHON_3_12,
+                         env={"PIP_NO_INDEX": "1"})   # from the wheel cache alone
+    assert repaired.returncode == 0, output(repaired)
+    assert "holds other packages than asked (none instead of setuptools<80); recreating" \
+        in repaired.stdout
+    ran = run_buildout(builder)
+    assert ran.returncode == 0, output(ran)

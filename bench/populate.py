@@ -341,10 +341,10 @@ def bench_registry() -> dict:
     return registry
 
 
-def run_paused(func: Callable[[BaselineInput], dict], data: BaselineInput) -> dict:
-    """``func(data)`` with the cyclic collector paused, as populate() runs."""
+def run_paused(func: Callable[..., Any], *args: Any) -> Any:
+    """``func(*args)`` with the cyclic collector paused, as populate() runs."""
     with collector_paused():
-        return func(data)
+        return func(*args)
 
 
 def best_of(func: Callable[[], object], repeat: int) -> float:
@@ -405,10 +405,12 @@ def measure(basedir: Path, size: int, repeat: int) -> Row:
     # populate() pauses the cyclic collector (gcpause.py); a master.cfg
     # written by hand runs with it. Both are shown.
     paused = best_of(lambda: run_paused(run_baseline, data), repeat)
-    parse = best_of(lambda: run_parse(basedir), repeat)
+    # parse and plan as populate() runs them: without the cyclic collector
+    parse = best_of(lambda: run_paused(run_parse, basedir), repeat)
     workers, buildouts = run_parse(basedir)
     registry = bench_registry()
-    plan = best_of(lambda: make_plan(list(buildouts), workers, registry, Errors()), repeat)
+    plan = best_of(lambda: run_paused(make_plan, list(buildouts), workers, registry,
+                                      Errors()), repeat)
     plan_mib = traced_mib(lambda: make_plan(list(buildouts), workers, registry, Errors()))
     return Row(size, len(conf.config["builders"]), len(conf.misses), data.steps_per_factory,
                populate, baseline, paused, parse, plan, plan_mib)

@@ -46,6 +46,8 @@ from pathlib import Path
 
 # The harness is test code, in tests/support/ of the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stepclock import CLOCK_IMPORTS  # noqa: E402  (a sibling script, not a package)
 
 from localrun import Master, PgCluster, Rest, Worker  # noqa: E402
 
@@ -55,41 +57,8 @@ OUR_STEPS = ("capabilities", "download-buildout", "ship-scripts", "bootstrap",
              "buildout", "check-develop", "testing-db", "dropdb-stale", "createdb", "final-dropdb")
 _ELAPSED = re.compile(r"^elapsedTime=([0-9.]+)$", re.M)
 
-MASTER_CFG = """\
-import json
-import time
-
-from buildbot.util import service
-
+MASTER_CFG = CLOCK_IMPORTS.replace("{", "{{").replace("}", "}}") + """\
 from anybox_buildbot import configure_from_buildouts
-
-
-class StepClock(service.BuildbotService):
-    # Records step start/finish message-queue events with a float clock:
-    # REST timestamps are whole seconds, too coarse for sub-second steps.
-    name = 'bench-step-clock'
-
-    def checkConfig(self, path):
-        pass
-
-    async def reconfigService(self, path):
-        self.path = path
-
-    async def startService(self):
-        await super().startService()
-        self._consumers = [await self.master.mq.startConsuming(self._record, ('steps', None, e))
-                           for e in ('started', 'finished')]
-
-    async def stopService(self):
-        for consumer in self._consumers:
-            consumer.stopConsuming()
-        await super().stopService()
-
-    def _record(self, key, msg):
-        with open(self.path, 'a') as handle:
-            handle.write(json.dumps({{'t': time.time(), 'event': key[-1],
-                                      'buildid': msg['buildid'], 'name': msg['name']}}) + '\\n')
-
 
 c = BuildmasterConfig = {{
     'buildbotNetUsageData': None,

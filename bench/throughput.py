@@ -46,6 +46,9 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stepclock import CLOCK_IMPORTS  # noqa: E402  (a sibling script, not a package)
+
 from localrun import Rest, running_master, simple_master_cfg  # noqa: E402
 
 BUILDOUTS = tuple(f"app{i}" for i in range(4))
@@ -128,41 +131,6 @@ def together(rest: Rest, names: tuple[str, ...]) -> float:
 
 
 _ELAPSED = re.compile(r"^elapsedTime=([0-9.]+)$", re.M)
-
-#: With --breakdown only: a master service recording step events on the
-#: master's clock (REST times are whole seconds), as bench/step_overhead.py.
-CLOCK_IMPORTS = """\
-import json
-import time
-
-from buildbot.util import service
-
-
-class StepClock(service.BuildbotService):
-    name = 'bench-step-clock'
-
-    def checkConfig(self, path):
-        pass
-
-    async def reconfigService(self, path):
-        self.path = path
-
-    async def startService(self):
-        await super().startService()
-        self._consumers = [await self.master.mq.startConsuming(self._record, ('steps', None, e))
-                           for e in ('started', 'finished')]
-
-    async def stopService(self):
-        for consumer in self._consumers:
-            consumer.stopConsuming()
-        await super().stopService()
-
-    def _record(self, key, msg):
-        with open(self.path, 'a') as handle:
-            handle.write(json.dumps({'t': time.time(), 'event': key[-1], 'number': msg['number'],
-                                     'buildid': msg['buildid'], 'name': msg['name']}) + '\\n')
-"""
-
 
 def clock_master_cfg(clock: Path):
     """master.cfg with the step clock writing to ``clock``."""

@@ -16,10 +16,10 @@ import os
 import shlex
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
+from unit_helpers import load_worker_script
 
 from anybox_buildbot.factory import SCRIPTS_DIR
 from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
@@ -27,16 +27,7 @@ from anybox_buildbot.manifest import DEFAULT_BUILDOUT_VERSION
 VERSION = DEFAULT_BUILDOUT_VERSION
 
 
-def load_bootstrap() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("anybox_bootstrap_script",
-                                                  Path(SCRIPTS_DIR, "bootstrap.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bootstrap = load_bootstrap()
+bootstrap = load_worker_script("bootstrap")
 
 
 def stand_in_venv(folder: Path, version: str = VERSION, python_flags: str = "") -> Path:

@@ -10,25 +10,10 @@ test_bootstrap_probe.py (stand-in venvs) and tests/e2e/test_bootstrap.py
 
 from __future__ import annotations
 
-import importlib.util
-import types
-from pathlib import Path
-
 import pytest
+from unit_helpers import load_worker_script
 
-from anybox_buildbot.factory import SCRIPTS_DIR
-
-
-def load_bootstrap() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("anybox_bootstrap_script_st",
-                                                  Path(SCRIPTS_DIR, "bootstrap.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bootstrap = load_bootstrap()
+bootstrap = load_worker_script("bootstrap")
 
 
 @pytest.mark.parametrize(("version", "bound"), [

@@ -5,21 +5,12 @@ real buildouts, a killed one included)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from pathlib import Path
 
 import pytest
-
-from anybox_buildbot.factory import SCRIPTS_DIR
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"anybox_{name}", f"{SCRIPTS_DIR}/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from unit_helpers import load_worker_script
 
 
 class Installer:
@@ -55,7 +46,7 @@ def fake_zc_buildout(monkeypatch: pytest.MonkeyPatch) -> type[Installer]:
 def test_a_failed_download_leaves_no_journal(tmp_path: Path, fake_zc_buildout) -> None:
     """Else a later run's recover() would remove whatever changed in
     downloads/ since: a file another build just put there."""
-    script = load_script("buildout")
+    script = load_worker_script("buildout")
     (tmp_path / "eggs").mkdir()
     script.lock_egg_writes(str(tmp_path))
     installer = fake_zc_buildout(tmp_path / "eggs")

@@ -12,7 +12,6 @@ run in tests/e2e/test_buildout_versions_e2e.py.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,20 +20,11 @@ import types
 from pathlib import Path
 
 import pytest
+from unit_helpers import load_worker_script
 
 from anybox_buildbot.factory import SCRIPTS_DIR
 
-
-def load_wrapper() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("anybox_buildout_wrapper",
-                                                  Path(SCRIPTS_DIR, "buildout.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-wrapper = load_wrapper()
+wrapper = load_worker_script("buildout")
 
 KNOWN_INSTALLER = """\
 class Installer:

@@ -8,7 +8,6 @@ against fake ``pg_dump``/``pg_restore`` programs, to check the pipe.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from buildbot.test.steps import TestBuildStepMixin
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial import unittest
+from unit_helpers import load_worker_script
 
 from anybox_buildbot import ConfigError, configure_from_buildouts
 from anybox_buildbot.errors import Errors
@@ -62,14 +62,7 @@ def render(renderable, properties: Properties):
     return value
 
 
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, f"{SCRIPTS_DIR}/{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pg_copy = load_script("pg_copy")
+pg_copy = load_worker_script("pg_copy")
 
 
 # --------------------------------------------------------------------------- #

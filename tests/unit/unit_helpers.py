@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
 
 from anybox_buildbot import ConfigError, configure_from_buildouts
 from anybox_buildbot.errors import Errors
+from anybox_buildbot.factory import SCRIPTS_DIR
 from anybox_buildbot.manifest import load_manifests
 
 GIT = "buildout = git https://example.com/app.git main buildout.cfg"
@@ -62,3 +65,15 @@ def load_manifest(tmp_path: Path, text: str) -> list:
     specs = load_manifests([path], errors)
     errors.raise_if_any()
     return specs
+
+
+def load_worker_script(name: str) -> types.ModuleType:
+    """``worker_scripts/NAME.py`` as a module of its own (the scripts are
+    shipped as files and run by workers, not imported from the package);
+    each call gives a new module object."""
+    spec = importlib.util.spec_from_file_location(f"anybox_worker_script_{name}",
+                                                  Path(SCRIPTS_DIR, f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -15,7 +15,7 @@ from importlib import resources
 
 from buildbot.plugins import steps
 from buildbot.process import buildstep, remotetransfer
-from buildbot.process.results import FAILURE, SUCCESS, WARNINGS
+from buildbot.process.results import CANCELLED, FAILURE, SUCCESS, WARNINGS
 from buildbot.steps.transfer import makeStatusRemoteCommand
 
 from ..buildoutspec import BuildoutSpec
@@ -54,11 +54,22 @@ class ShipScripts(steps.FileDownload):
         super().__init__(mastersrc=f"{SCRIPTS_DIR}/{scripts[0]}",
                          workerdest=f"anybox-{scripts[0]}", workdir=workdir, **kwargs)
 
+    _interrupted = False
+
+    def interrupt(self, reason):
+        # FileDownload's interrupt stops the transfer under way; the next
+        # ones must not start after it.
+        self._interrupted = True
+        return super().interrupt(reason)
+
     async def run(self) -> int:
         self.checkWorkerHasCommand("downloadFile")
         self.stdio_log = await self.addLog("stdio")
         shipped = []
         for script in self.scripts:
+            if self._interrupted:
+                self.descriptionDone = ["interrupted after", *shipped]
+                return CANCELLED
             dest = f"anybox-{script}"
             try:
                 source = open(f"{SCRIPTS_DIR}/{script}", "rb")   # closed below

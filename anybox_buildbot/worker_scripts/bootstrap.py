@@ -71,9 +71,12 @@ def setuptools_bound(version: str) -> str | None:
     or None. A text that does not start with a version number (``3``,
     ``3.3``, ``4.1.12``, ``5.0.0b1``, ``5.0b1``) gets no bound: pip says
     what is wrong with it, not this function."""
-    match = re.match(r"([0-9]{1,6})(?:\.([0-9]{1,6}))?(?:[.]|$|[a-z])", version.strip())
-    if match is None:
-        return None
+    # Both numbers whole (a minor is never cut short: 5.1-1 is 5.1), then
+    # what may follow a release segment: more of it, a pre-, post- or
+    # dev-release, a local label. Case does not matter to pip (5RC1).
+    match = re.match(r"([0-9]+)(?:\.([0-9]+))?(?=$|[.a-z+-])", version.strip().lower())
+    if match is None or len(match.group(1)) > 6 or len(match.group(2) or "") > 6:
+        return None   # no 5000-digit number is turned into an int
     major, minor = int(match.group(1)), int(match.group(2) or 0)  # pip: 5 is 5.0
     return SETUPTOOLS_BOUNDS.get((major, None), SETUPTOOLS_BOUNDS.get((major, minor)))
 
@@ -119,8 +122,9 @@ def same_interpreter(venv: str) -> bool:
 def pip_problem(venv: str) -> str | None:
     """Why ``venv/bin/python -m pip`` does not run, or None if it does."""
     try:
-        out = subprocess.run([venv_python(venv), "-m", "pip", "--version"],
-                             capture_output=True, text=True, timeout=PROBE_TIMEOUT)
+        out = subprocess.run([os.path.abspath(venv_python(venv)), "-m", "pip", "--version"],
+                             capture_output=True, text=True, errors="replace",
+                             timeout=PROBE_TIMEOUT, cwd=os.path.abspath(venv))
     except subprocess.TimeoutExpired:
         return f"its pip did not answer within {PROBE_TIMEOUT} s"
     except OSError as exc:
@@ -138,7 +142,7 @@ def pip_problem(venv: str) -> str | None:
 PROBE = ("import runpy, sys\n"
          "try:\n"
          "    import importlib.metadata as m\n"
-         "    found = m.version('zc.buildout')\n"
+         "    found = m.version('zc.buildout') or ''\n"
          "except Exception:\n"
          "    found = ''\n"
          "print('zc.buildout ' + found, flush=True)\n"
@@ -151,8 +155,12 @@ def probe(venv: str) -> tuple[str | None, str | None]:
     """(why the venv's Python or pip does not run, or None; the zc.buildout
     version it holds, or None), from one run of its Python."""
     try:
-        out = subprocess.run([venv_python(venv), "-c", PROBE], capture_output=True,
-                             text=True, timeout=PROBE_TIMEOUT)
+        # Run in the venv's folder: ``-c`` puts the working directory first
+        # on sys.path, and the build's is a checkout (a ``runpy.py`` or
+        # ``pip/`` there must not answer for the venv).
+        out = subprocess.run([os.path.abspath(venv_python(venv)), "-c", PROBE],
+                             capture_output=True, text=True, errors="replace",
+                             timeout=PROBE_TIMEOUT, cwd=os.path.abspath(venv))
     except subprocess.TimeoutExpired:
         return f"its pip did not answer within {PROBE_TIMEOUT} s", None
     except OSError as exc:
@@ -203,9 +211,13 @@ def create(venv: str) -> int:
 
 
 def pip(venv: str, *args: str) -> int:
-    command = [venv_python(venv), "-m", "pip", "--disable-pip-version-check", *args]
+    """The venv's pip, run in the venv's folder (``-m`` puts the working
+    directory first on sys.path: a checkout's ``pip/`` must not run):
+    path arguments must be absolute."""
+    command = [os.path.abspath(venv_python(venv)), "-m", "pip",
+               "--disable-pip-version-check", *args]
     print("running:", " ".join(command), flush=True)
-    return subprocess.call(command)
+    return subprocess.call(command, cwd=os.path.abspath(venv))
 
 
 @contextlib.contextmanager
@@ -302,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     extra = wanted_requirements(args.version, args.require)
 
-    wheels = os.path.join(args.cache, "wheels")
+    wheels = os.path.abspath(os.path.join(args.cache, "wheels"))   # pip runs elsewhere
     for sub in ("wheels", "eggs", "downloads", "tmp"):
         os.makedirs(os.path.join(args.cache, sub), exist_ok=True)
 

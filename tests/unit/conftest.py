@@ -7,7 +7,8 @@ an ``Errors`` collector, exactly as the configurator does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,15 @@ from anybox_buildbot.buildoutspec import BuildoutSpec
 from anybox_buildbot.errors import Errors
 from anybox_buildbot.manifest import load_manifests
 from anybox_buildbot.workers import WorkerSpec, load_workers
+
+
+@pytest.fixture(autouse=True)
+def collectable_after_a_load() -> Iterator[None]:
+    """The command line freezes what a load made (a short-lived process);
+    the test process lives on: give those objects back to the collector."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture

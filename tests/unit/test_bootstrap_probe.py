@@ -168,3 +168,26 @@ def test_a_venv_made_with_the_bound_is_reused(tmp_path: Path, version: str,
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"zc.buildout {version} already installed in venv, {recorded}" in result.stdout
     assert runs(tmp_path) == 1
+
+
+def test_a_checkout_cannot_answer_for_the_venv(tmp_path: Path, monkeypatch) -> None:
+    """The bootstrap runs in the build's folder, a checkout: a ``pip``
+    package there (``python -c`` puts the working directory first on
+    sys.path) must not stand in for the venv's own pip."""
+    venv = stand_in_venv(tmp_path, python_flags="-S")      # its pip does not run
+    fake = tmp_path / "checkout" / "pip"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text("print('pip 99 (a checkout)')\n")
+    checkout = fake.parent
+    monkeypatch.chdir(checkout)
+    problem, _version = bootstrap.venv_state(str(venv))
+    assert problem is not None and problem.startswith("its pip does not run")
+
+
+def test_a_zc_buildout_without_a_version_is_not_taken_for_one(tmp_path: Path) -> None:
+    venv = stand_in_venv(tmp_path)
+    (dist,) = (tmp_path / "site").iterdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zc.buildout\n")
+    problem, version = bootstrap.venv_state(str(venv))
+    assert version is None and problem is None

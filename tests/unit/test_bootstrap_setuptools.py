@@ -32,6 +32,10 @@ bootstrap = load_worker_script("bootstrap")
     ("5", "setuptools<81"),             # pip: 5.0.0
     ("5.0", "setuptools<81"),
     ("5.0b1", "setuptools<81"),
+    ("5RC1", "setuptools<81"),          # pip: 5.0rc1
+    ("4RC1", "setuptools<80"),
+    ("3-1", "setuptools<80"),           # pip: 3.post1
+    ("3.3+local", "setuptools<80"),
 ])
 def test_releases_3_4_and_5_0_get_the_setuptools_they_run_with(version: str, bound: str
                                                                ) -> None:
@@ -42,6 +46,7 @@ def test_releases_3_4_and_5_0_get_the_setuptools_they_run_with(version: str, bou
     "5.1.0", "5.1.3", "5.2.0", "6.0.1", "7.0",   # bound it themselves or need none
     "2.13.8", "1.7.1",                   # bound setuptools themselves
     "30.1", "43.0",                      # not a 3 or a 4
+    "5.1-1", "5.1+local", "5.2RC1",      # 5.1 and 5.2, whatever follows
 ])
 def test_other_releases_get_no_bound(version: str) -> None:
     assert bootstrap.setuptools_bound(version) is None
@@ -49,6 +54,7 @@ def test_other_releases_get_no_bound(version: str) -> None:
 
 @pytest.mark.parametrize("version", [
     "", " ", "latest", "v3.3", "3_3", ".3", "-3", "3,3", "٣.3", "3" * 5000, "9" * 5000 + ".1",
+    "1!3.3", "5." + "1" * 5000,
 ])
 def test_odd_version_texts_get_no_bound_and_no_crash(version: str) -> None:
     """pip reports what is wrong with such a version; the bound stays out

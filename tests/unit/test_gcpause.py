@@ -50,6 +50,7 @@ def test_populate_loads_without_the_collector_and_gives_it_back(tmp_path,
 
 
 def test_freeze_hides_what_the_block_made_from_later_collections() -> None:
+    gc.unfreeze()          # from an earlier load of this process
     made = []
     try:
         with collector_paused(freeze=True):
@@ -58,3 +59,10 @@ def test_freeze_hides_what_the_block_made_from_later_collections() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_without_freeze_nothing_is_frozen() -> None:
+    gc.unfreeze()
+    with collector_paused():
+        made = [{"a": 1}]
+    assert made and gc.get_freeze_count() == 0

@@ -119,22 +119,6 @@ def same_interpreter(venv: str) -> bool:
     return False
 
 
-def pip_problem(venv: str) -> str | None:
-    """Why ``venv/bin/python -m pip`` does not run, or None if it does."""
-    try:
-        out = subprocess.run([os.path.abspath(venv_python(venv)), "-m", "pip", "--version"],
-                             capture_output=True, text=True, errors="replace",
-                             timeout=PROBE_TIMEOUT, cwd=os.path.abspath(venv))
-    except subprocess.TimeoutExpired:
-        return f"its pip did not answer within {PROBE_TIMEOUT} s"
-    except OSError as exc:
-        return f"its Python does not run ({exc.strerror or exc})"
-    if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or ["no message"])[-1]
-        return f"its pip does not run ({last})"
-    return None
-
-
 #: Run by a venv's Python to answer both questions a reused venv raises in
 #: one interpreter start: its zc.buildout version (first line, empty if
 #: none), then whether its pip runs (``pip --version``, exactly as ``python
@@ -196,7 +180,7 @@ def remove(path: str) -> None:
 def create(venv: str) -> int:
     print(f"creating venv {venv} with {sys.executable}", flush=True)
     if subprocess.call([sys.executable, "-m", "venv", venv]) == 0:
-        problem = pip_problem(venv)
+        problem, _version = probe(venv)   # the same check a reused venv gets
         if problem is None:
             return 0
         print(f"bootstrap: the new venv {venv} is not usable: {problem}", file=sys.stderr)

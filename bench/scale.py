@@ -180,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
             run_cli([str(floor_dir)], root / "floor.out", FLOOR_RUNNER, env)
             # check and its floor alternate: a load change on the machine
             # moves both; the best of each is kept
-            check = floor = None
+            checks, floors = [], []
             for _ in range(max(args.repeat, 2)):
-                got = run_cli(["check", str(master)], root / "check.out", env=env)
-                check = got if check is None or got.seconds < check.seconds else check
-                got = run_cli([str(floor_dir)], root / "floor.out", FLOOR_RUNNER, env)
-                floor = got if floor is None or got.seconds < floor.seconds else floor
+                checks.append(run_cli(["check", str(master)], root / "check.out", env=env))
+                floors.append(run_cli([str(floor_dir)], root / "floor.out", FLOOR_RUNNER, env))
+            check = min(checks, key=lambda run: run.seconds)
+            floor = min(floors, key=lambda run: run.seconds)
             plan = run_cli(["plan", "--json", str(master)], root / "plan.json", env=env)
             rows.append((size, row, check, floor, plan))
             print(f"  measured {size} buildouts", file=sys.stderr, flush=True)

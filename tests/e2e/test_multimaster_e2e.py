@@ -118,6 +118,7 @@ class Fleet:
     workers: list[Worker]
     app_work: Path
     shared: Path
+    cluster: PgCluster
 
     def builds(self, builder: str, master: int = 0) -> list[dict]:
         return self.masters[master].rest.get(f"builders/{builder}/builds")["builds"]
@@ -197,7 +198,7 @@ build-requires = pinned
         for master, worker in zip(masters, workers, strict=True):
             master.rest.wait_worker_connected(worker.name, 30)
             worker.wait_attached(30)
-        yield Fleet(masters, workers, app_work, shared)
+        yield Fleet(masters, workers, app_work, shared, pg_cluster)
     finally:
         for process in [*workers, *reversed(masters)]:
             process.close()
@@ -255,6 +256,26 @@ def poller_owner(fleet: Fleet) -> tuple[str, int]:
                         if ids[str(m.basedir)] == owner_id)
 
 
+def handover_diagnostics(fleet: Fleet, owner: int, other: int) -> str:
+    """What a failed hand-over leaves to read: both masters' logs, the
+    masters as the remaining one sees them, the claims and the sessions
+    as the database has them."""
+    rest = fleet.masters[other].rest
+    claims = fleet.cluster.psql(
+        "SELECT c.name, m.masterid FROM changesources c LEFT JOIN changesource_masters m"
+        " ON m.changesourceid = c.id", dbname="multimaster")
+    sessions = fleet.cluster.psql(
+        "SELECT datname, state, count(*) FROM pg_stat_activity"
+        " GROUP BY datname, state", dbname="multimaster")
+    parts = [f"masters: {rest.get('masters')['masters']}",
+             f"change source claims:\n{claims}", f"database sessions:\n{sessions}"]
+    for index in (owner, other):
+        log = fleet.masters[index].log_text()
+        parts.append(f"--- master {index + 1} log (tail) ---\n"
+                     + "\n".join(log.splitlines()[-80:]))
+    return "\n".join(parts)
+
+
 def test_a_commit_triggers_exactly_one_build(fleet: Fleet) -> None:
     # The worker of the poller's master leaves: this build and the one after
     # the hand-over (next test) run on the same worker, which bootstraps once.
@@ -281,7 +302,8 @@ def test_the_other_master_takes_the_poller_over_when_its_owner_stops(fleet: Flee
     fleet.masters[owner].close()
     other_id = ids[str(fleet.masters[other].basedir)]
     wait_for(lambda: fleet.pollers(other).get(poller) == other_id, 60,
-             what="the other master to run the poller")
+             what="the other master to run the poller",
+             diagnostics=lambda: handover_diagnostics(fleet, owner, other))
     time.sleep(POLL * 2)   # the new owner has polled the current head
     commit(fleet.app_work, {"VERSION": "three\n"}, "three")
     build = wait_for(lambda: next((b for b in fleet.builds("app", other)[before:]

@@ -270,9 +270,12 @@ def handover_diagnostics(fleet: Fleet, owner: int, other: int) -> str:
     parts = [f"masters: {rest.get('masters')['masters']}",
              f"change source claims:\n{claims}", f"database sessions:\n{sessions}"]
     for index in (owner, other):
-        log = fleet.masters[index].log_text()
-        parts.append(f"--- master {index + 1} log (tail) ---\n"
-                     + "\n".join(log.splitlines()[-80:]))
+        master = fleet.masters[index]
+        parts.append(f"--- master {index + 1} (running: {master.running}) log (tail) ---\n"
+                     + "\n".join(master.log_text().splitlines()[-80:]))
+        if master.console_path.is_file():
+            console = master.console_path.read_text(errors="replace").splitlines()
+            parts.append("--- its console (tail) ---\n" + "\n".join(console[-30:]))
     return "\n".join(parts)
 
 
@@ -299,6 +302,9 @@ def test_the_other_master_takes_the_poller_over_when_its_owner_stops(fleet: Flee
     other = 1 - owner
     before = len(fleet.builds("app", other))
     fleet.workers[owner].close()
+    # a master that died on its own never released its claims (Buildbot
+    # frees them only after 10 minutes): say so rather than time out below
+    assert fleet.masters[owner].running, handover_diagnostics(fleet, owner, other)
     fleet.masters[owner].close()
     other_id = ids[str(fleet.masters[other].basedir)]
     wait_for(lambda: fleet.pollers(other).get(poller) == other_id, 60,

@@ -24,6 +24,8 @@ of Python 3.12 and later with none, so pip would pick the newest and
 zc.buildout (download and install), and in the marker like the others: a
 venv made before the bound existed is made again. A ``bootstrap-packages``
 naming setuptools itself wins: then no bound is added.
+zc.buildout 2 runs on no Python from 3.12 on, whatever the bound: it is
+refused there before anything is made (``python_problem``).
 
 A venv is reused only if it is known to be whole: a marker file is written
 into it last, once the venv is made and zc.buildout installed, and removed
@@ -66,19 +68,47 @@ SETUPTOOLS_BOUNDS = {(3, None): "setuptools<80", (4, None): "setuptools<80",
 PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one
 
 
-def setuptools_bound(version: str) -> str | None:
-    """The setuptools requirement zc.buildout ``version`` needs next to it,
-    or None. A text that does not start with a version number (``3``,
-    ``3.3``, ``4.1.12``, ``5.0.0b1``, ``5.0b1``) gets no bound: pip says
-    what is wrong with it, not this function."""
+def release(version: str) -> tuple[int, int] | None:
+    """(major, minor) of a version text (``3``, ``3.3``, ``4.1.12``,
+    ``5.0.0b1``, ``5.0b1``), or None for a text that does not start with a
+    version number: pip says what is wrong with it, not this script."""
     # Both numbers whole (a minor is never cut short: 5.1-1 is 5.1), then
     # what may follow a release segment: more of it, a pre-, post- or
     # dev-release, a local label. Case does not matter to pip (5RC1).
     match = re.match(r"([0-9]+)(?:\.([0-9]+))?(?=$|[.a-z+-])", version.strip().lower())
     if match is None or len(match.group(1)) > 6 or len(match.group(2) or "") > 6:
         return None   # no 5000-digit number is turned into an int
-    major, minor = int(match.group(1)), int(match.group(2) or 0)  # pip: 5 is 5.0
+    return int(match.group(1)), int(match.group(2) or 0)  # pip: 5 is 5.0
+
+
+def setuptools_bound(version: str) -> str | None:
+    """The setuptools requirement zc.buildout ``version`` needs next to it,
+    or None (a release that needs none, or a text ``release`` cannot read)."""
+    found = release(version)
+    if found is None:
+        return None
+    major, minor = found
     return SETUPTOOLS_BOUNDS.get((major, None), SETUPTOOLS_BOUNDS.get((major, minor)))
+
+
+def python_problem(version: str, python: tuple[int, ...]) -> str | None:
+    """Why zc.buildout ``version`` cannot run on Python ``python``
+    (``sys.version_info``), with the two ways out, or None.
+
+    zc.buildout 2 imports ``distutils`` and asks for a setuptools older
+    than 52; Python 3.12 has neither (no bound or package repairs that,
+    docs/decisions.rst). Said before a venv is made or anything
+    downloaded: otherwise the build fails later, in ``bin/buildout``, on
+    an import error that names neither zc.buildout's version nor Python's.
+    """
+    found = release(version)
+    if found is None or found[0] != 2 or tuple(python[:2]) < (3, 12):
+        return None
+    running = ".".join(str(n) for n in python[:3])
+    return (f"zc.buildout {version} does not run on Python {running} (zc.buildout 2 "
+            "needs distutils and a setuptools older than 52, both gone from Python 3.12); "
+            "fix: a zc.buildout of 3 or later in the manifest (buildout-version), or a "
+            "worker Python of 3.11 or older (build-requires = python < 3.12)")
 
 
 def names_setuptools(requirement: str) -> bool:
@@ -296,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require", action="append", default=[],
                         help="a requirement to install too (repeatable)")
     args = parser.parse_args(argv)
+    problem = python_problem(args.version, sys.version_info)
+    if problem is not None:
+        print(f"bootstrap: {problem}", file=sys.stderr)
+        return 1
     extra = wanted_requirements(args.version, args.require)
 
     wheels = os.path.abspath(os.path.join(args.cache, "wheels"))   # pip runs elsewhere

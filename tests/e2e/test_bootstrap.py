@@ -232,3 +232,18 @@ def test_zc_buildout_3_gets_a_setuptools_it_runs_with(tmp_path: Path) -> None:
         in repaired.stdout
     ran = run_buildout(builder)
     assert ran.returncode == 0, output(ran)
+
+
+@pytest.mark.skipif(PYTHON_3_12 is None, reason="no python3.12 (PATH, pyenv)")
+def test_zc_buildout_2_on_python_3_12_is_refused_before_a_venv_is_made(tmp_path: Path) -> None:
+    """zc.buildout 2 cannot run on Python 3.12 (distutils, setuptools < 52):
+    the bootstrap says so, with both ways out, instead of making a venv
+    whose ``bin/buildout`` dies later on an import error."""
+    assert PYTHON_3_12 is not None
+    builder, cache = tmp_path / "builder", tmp_path / "buildout-caches"
+    made = bootstrap(builder, cache, version="2.13.8", python=PYTHON_3_12)
+    assert made.returncode == 1, output(made)
+    assert "bootstrap: zc.buildout 2.13.8 does not run on Python 3.12." in made.stderr
+    assert "buildout-version" in made.stderr and "python < 3.12" in made.stderr
+    assert not (builder / "venv").exists()
+    assert not (cache / "wheels").exists() or not any((cache / "wheels").iterdir())

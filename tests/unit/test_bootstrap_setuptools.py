@@ -84,3 +84,36 @@ def test_the_manifest_naming_setuptools_wins(named: str) -> None:
                                    "setuptools_git<2", "setup_tools<70", "setup.tools"])
 def test_a_package_whose_name_only_starts_like_setuptools_does_not(other: str) -> None:
     assert bootstrap.wanted_requirements("3.3", [other]) == sorted([other, "setuptools<80"])
+
+
+@pytest.mark.parametrize("python", [(3, 12, 0), (3, 12, 3, "final", 0), (3, 13, 1), (4, 0, 0)])
+@pytest.mark.parametrize("version", ["2.13.8", "2", "2.0.0b1", "2.5.3"])
+def test_zc_buildout_2_on_python_3_12_or_later_is_said_with_both_ways_out(
+        version: str, python: tuple) -> None:
+    problem = bootstrap.python_problem(version, python)
+    assert problem is not None
+    assert problem.startswith(f"zc.buildout {version} does not run on Python "
+                              + ".".join(map(str, python[:3])))
+    assert "buildout-version" in problem and "build-requires = python < 3.12" in problem
+
+
+@pytest.mark.parametrize(("version", "python"), [
+    ("2.13.8", (3, 11, 9)),      # zc.buildout 2 still runs on 3.11
+    ("2.13.8", (3, 8, 0)),
+    ("3.3", (3, 12, 0)),
+    ("20.1", (3, 13, 0)),        # not 2: the major number is read whole
+    ("6.0.1", (3, 13, 0)),
+    ("latest", (3, 12, 0)),      # pip judges a text that is no version
+])
+def test_other_pairs_are_no_problem_of_the_bootstrap(version: str, python: tuple) -> None:
+    assert bootstrap.python_problem(version, python) is None
+
+
+def test_the_refusal_comes_before_any_venv_or_cache_is_made(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(bootstrap.sys, "version_info", (3, 12, 1, "final", 0))
+    venv, cache = tmp_path / "venv", tmp_path / "cache"
+    rc = bootstrap.main(["--version", "2.13.8", "--venv", str(venv), "--cache", str(cache)])
+    assert rc == 1
+    assert "bootstrap: zc.buildout 2.13.8 does not run on Python 3.12.1" in capsys.readouterr().err
+    assert not venv.exists() and not cache.exists()

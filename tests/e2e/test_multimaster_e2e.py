@@ -271,11 +271,7 @@ def handover_diagnostics(fleet: Fleet, owner: int, other: int) -> str:
              f"change source claims:\n{claims}", f"database sessions:\n{sessions}"]
     for index in (owner, other):
         master = fleet.masters[index]
-        parts.append(f"--- master {index + 1} (running: {master.running}) log (tail) ---\n"
-                     + "\n".join(master.log_text().splitlines()[-80:]))
-        if master.console_path.is_file():
-            console = master.console_path.read_text(errors="replace").splitlines()
-            parts.append("--- its console (tail) ---\n" + "\n".join(console[-30:]))
+        parts.append(f"master {index + 1} running: {master.running}\n{master.diagnostics()}")
     return "\n".join(parts)
 
 

@@ -438,7 +438,9 @@ class _TwistdProcess(_Closing):
             offset = 0
         return _read_text(self.log_path, offset)
 
-    def _diagnostics(self) -> str:
+    def diagnostics(self) -> str:
+        """The tails of what this run wrote to twistd.log and the console:
+        what a failed wait prints."""
         console = _read_text(self.console_path, self._console_offset).strip()
         text = f"--- {self.log_path} (tail) ---\n{_tail(self.log_text(since_start=True))}"
         if console:
@@ -480,7 +482,7 @@ class _TwistdProcess(_Closing):
                 reason = f"logged {bad!r}" if bad is not None else f"exited with rc={rc}"
                 self.stop()
                 raise self._start_error(
-                    f"{self.kind} in {self.basedir} {reason} before {ok!r}\n" + self._diagnostics()
+                    f"{self.kind} in {self.basedir} {reason} before {ok!r}\n" + self.diagnostics()
                 )
             return False
 
@@ -490,7 +492,7 @@ class _TwistdProcess(_Closing):
                 timeout,
                 interval=0.05,
                 what=f"{ok!r} in {self.log_path}",
-                diagnostics=self._diagnostics,
+                diagnostics=self.diagnostics,
             )
         except TimeoutError:
             self.stop()
@@ -756,7 +758,7 @@ class Worker(_TwistdProcess):
                 return True
             if proc.poll() is not None:
                 raise ProcessStartError(
-                    f"worker {self.name} exited (rc={proc.returncode})\n" + self._diagnostics()
+                    f"worker {self.name} exited (rc={proc.returncode})\n" + self.diagnostics()
                 )
             return False
 
@@ -765,7 +767,7 @@ class Worker(_TwistdProcess):
             timeout,
             interval=0.05,
             what=f"worker {self.name} to be attached to a builder",
-            diagnostics=self._diagnostics,
+            diagnostics=self.diagnostics,
         )
 
 

@@ -61,8 +61,7 @@ MARKER = ".anybox-bootstrap-complete"
 #: in 81); 4.x takes the lower bound as a whole, as 3.x does (4.2 bounds
 #: setuptools itself, and runs with 79 too). Releases not here need no
 #: bound: 5.1 and later bound setuptools themselves or run with the newest;
-#: 2.x asks for setuptools below 52, which does not run on Python 3.12 at
-#: all (zc.buildout 2 needs Python 3.11 or older, whatever the bound).
+#: no bound makes 2.x run on Python 3.12 (``python_problem``).
 SETUPTOOLS_BOUNDS = {(3, None): "setuptools<80", (4, None): "setuptools<80",
                      (5, 0): "setuptools<81"}
 PROBE_TIMEOUT = 120  # seconds for ``python -m pip --version``; it takes about one

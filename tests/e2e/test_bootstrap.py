@@ -246,4 +246,4 @@ def test_zc_buildout_2_on_python_3_12_is_refused_before_a_venv_is_made(tmp_path:
     assert "bootstrap: zc.buildout 2.13.8 does not run on Python 3.12." in made.stderr
     assert "buildout-version" in made.stderr and "python < 3.12" in made.stderr
     assert not (builder / "venv").exists()
-    assert not (cache / "wheels").exists() or not any((cache / "wheels").iterdir())
+    assert not cache.exists()
